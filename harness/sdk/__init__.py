@@ -1,0 +1,83 @@
+"""The extension contract: the only module extension authors import.
+
+Everything here is stable within a host-API major version; names not in
+``__all__`` are private. A test pins this list.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+
+from harness.sdk._errors import (
+    ConfigError,
+    DatabaseAccessError,
+    ExtensionError,
+    PermissionDenied,
+    RouteError,
+    StorageError,
+)
+from harness.sdk._extension import Extension
+from harness.sdk._hooks import Hook, HookContext, HookHandler, HookType, Middleware
+from harness.sdk._metadata import NAME_PATTERN, Health, HealthStatus, Metadata
+from harness.sdk._migrations import Migration
+from harness.sdk._permissions import DEFAULT_CAPABILITIES, Capability, Permission, Quotas
+from harness.sdk._request import current_user
+from harness.sdk._routing import Handler, Router, RouteSpec
+from harness.sdk._services import (
+    CORE_ROLES,
+    AuditService,
+    AuthService,
+    CacheService,
+    ConfigService,
+    DatabaseService,
+    Logger,
+    MetricsService,
+    Services,
+    StorageService,
+    User,
+)
+
+__all__ = [
+    "CORE_ROLES",
+    "DEFAULT_CAPABILITIES",
+    "NAME_PATTERN",
+    "AuditService",
+    "AuthService",
+    "CacheService",
+    "Capability",
+    "ConfigError",
+    "ConfigService",
+    "DatabaseAccessError",
+    "DatabaseService",
+    "Extension",
+    "ExtensionError",
+    "HTMLResponse",
+    "Handler",
+    "Health",
+    "HealthStatus",
+    "Hook",
+    "HookContext",
+    "HookHandler",
+    "HookType",
+    "JSONResponse",
+    "Logger",
+    "Metadata",
+    "MetricsService",
+    "Middleware",
+    "Migration",
+    "Permission",
+    "PermissionDenied",
+    "PlainTextResponse",
+    "Quotas",
+    "Request",
+    "Response",
+    "RouteError",
+    "RouteSpec",
+    "Router",
+    "Services",
+    "StorageError",
+    "StorageService",
+    "User",
+    "current_user",
+]
