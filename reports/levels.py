@@ -1,0 +1,208 @@
+"""The certification level, the summary and waivers: the rules that decide a verdict.
+
+Kept free of the checks and the host so that ``verify`` can recompute the level
+from nothing but the signed report. The required set comes from the catalog
+embedded in the report, never from what was run, so a run that skipped or
+omitted a required pair cannot certify.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from reports.model import (
+    CatalogCheck,
+    Level,
+    ResultDict,
+    Summary,
+    WaiverRecord,
+    make_result,
+    sort_results,
+)
+
+__all__ = [
+    "LEVEL_RANK",
+    "WaiverInvalid",
+    "apply_waivers",
+    "compute_level",
+    "fill_unplanned",
+    "required_gaps",
+    "required_pairs",
+    "summary",
+]
+
+#: Higher is better; ``verify --require-level`` compares ranks.
+LEVEL_RANK: dict[str, int] = {"failed": 0, "provisional": 1, "certified": 2}
+
+_WAIVER_CHECK = re.compile(r"^[A-Z]{2}-[0-9]{2}(@(mock|sqlite|postgresql))?$")
+
+
+class WaiverInvalid(ValueError):
+    """A waiver entry is malformed; the message names the entry and the field."""
+
+
+def _pair(result: Mapping[str, Any]) -> str:
+    return f"{result['check']}@{result['backend']}"
+
+
+def required_pairs(catalog_checks: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Every ``ID@backend`` pair of a required check in the catalog, sorted."""
+    return sorted(
+        f"{c['id']}@{b}" for c in catalog_checks if c["severity"] == "required"
+        for b in c["backends"]
+    )
+
+
+def required_gaps(
+    results: Iterable[Mapping[str, Any]], catalog_checks: Iterable[Mapping[str, Any]]
+) -> list[str]:
+    """Required pairs of the catalog that have no result at all (sorted)."""
+    seen = {_pair(r) for r in results}
+    return [p for p in required_pairs(catalog_checks) if p not in seen]
+
+
+def compute_level(
+    results: Iterable[Mapping[str, Any]],
+    catalog_checks: Iterable[Mapping[str, Any]],
+    profile: str,
+    only: Sequence[str] | None,
+) -> Level:
+    """``failed`` if a required pair failed or errored; ``certified`` if every
+    required pair of the catalog passed on the full profile without ``--only``;
+    otherwise ``provisional`` (skipped, flaky or missing required pairs).
+
+    Severity is taken from the catalog, so a result cannot make itself advisory.
+    Advisory results never change the level. A catalog without any required
+    pair certifies nothing.
+    """
+    status = {_pair(r): r["status"] for r in results}
+    required = required_pairs(catalog_checks)
+    if any(status.get(p) in ("fail", "error") for p in required):
+        return "failed"
+    if (
+        required
+        and profile == "full"
+        and only is None
+        and all(status.get(p) == "pass" for p in required)
+    ):
+        return "certified"
+    return "provisional"
+
+
+def summary(results: Iterable[Mapping[str, Any]]) -> Summary:
+    """Counts by status, and how many required results there are and passed."""
+    counts: Summary = {
+        "pass": 0,
+        "fail": 0,
+        "error": 0,
+        "skipped": 0,
+        "flaky": 0,
+        "required_total": 0,
+        "required_passed": 0,
+    }
+    for r in results:
+        counts[r["status"]] += 1  # type: ignore[literal-required]
+        if r["severity"] == "required":
+            counts["required_total"] += 1
+            if r["status"] == "pass":
+                counts["required_passed"] += 1
+    return counts
+
+
+def fill_unplanned(
+    results: Iterable[ResultDict], catalog_checks: Iterable[CatalogCheck], reason: str
+) -> list[ResultDict]:
+    """Add a ``skipped`` result (with ``reason``) for every catalog pair that has none.
+
+    A report must account for every pair of its catalog; a run with ``--only``
+    or the quick profile records the rest as skipped, which is never a pass.
+    """
+    if not reason:
+        raise ValueError("fill_unplanned: a reason is required (e.g. 'not selected by --only')")
+    out = list(results)
+    seen = {_pair(r) for r in out}
+    for c in catalog_checks:
+        for backend in c["backends"]:
+            if f"{c['id']}@{backend}" not in seen:
+                out.append(
+                    make_result(c["id"], backend, "skipped", c["severity"], title=c["title"],
+                                reason=reason)
+                )
+    return sort_results(out)
+
+
+def _waiver_fields(index: int, raw: Mapping[str, Any]) -> tuple[str, str, date]:
+    where = f"waivers[{index}]"
+    if not isinstance(raw, Mapping):
+        raise WaiverInvalid(f"{where}: must be a table with check, reason and expires")
+    check = raw.get("check")
+    if not isinstance(check, str) or not _WAIVER_CHECK.match(check):
+        raise WaiverInvalid(f"{where}.check: must be a check ID like 'PE-02' or 'PE-02@sqlite'")
+    reason = raw.get("reason", "")
+    if not isinstance(reason, str):
+        raise WaiverInvalid(f"{where}.reason: must be a string")
+    expires = raw.get("expires")
+    if isinstance(expires, str):
+        try:
+            expires = date.fromisoformat(expires)
+        except ValueError:
+            raise WaiverInvalid(
+                f"{where}.expires: {expires!r} is not a date (YYYY-MM-DD)"
+            ) from None
+    if not isinstance(expires, date):
+        raise WaiverInvalid(f"{where}.expires: must be a date (YYYY-MM-DD)")
+    if isinstance(expires, datetime):  # a TOML datetime: keep the calendar day
+        expires = expires.date()
+    return check, reason.strip(), expires
+
+
+def apply_waivers(
+    results: Iterable[ResultDict],
+    waivers: Sequence[Mapping[str, Any]],
+    today: date,
+    *,
+    catalog_checks: Iterable[Mapping[str, Any]] | None = None,
+) -> tuple[list[ResultDict], list[WaiverRecord]]:
+    """Apply waivers; return the results (waived ones marked) and the waiver records.
+
+    A waiver applies only to an advisory check, needs a reason, and lapses after
+    its ``expires`` day. A waiver on a required check is refused: it is recorded
+    with ``applied: false`` and a note, and changes nothing. Severity comes from
+    the catalog when given (else from the results), so a waiver cannot be aimed
+    at a required check by relabelling it. Malformed entries raise
+    :class:`WaiverInvalid`.
+    """
+    out = [r.copy() for r in results]
+    severity: dict[str, str] = {r["check"]: r["severity"] for r in out}
+    if catalog_checks is not None:
+        severity = {c["id"]: c["severity"] for c in catalog_checks}
+    records: list[WaiverRecord] = []
+    for index, raw in enumerate(waivers):
+        check, reason, expires = _waiver_fields(index, raw)
+        check_id = check.partition("@")[0]
+        note = ""
+        if check_id not in severity:
+            note = f"{check_id} is not a check of this catalog (or did not run)"
+        elif severity[check_id] == "required":
+            note = f"{check_id} is a required check; waivers apply to advisory checks only"
+        elif not reason:
+            note = "a waiver needs a reason"
+        elif expires < today:
+            note = f"expired on {expires.isoformat()}"
+        record: WaiverRecord = {
+            "check": check,
+            "reason": reason[:2000],
+            "expires": expires.isoformat(),
+            "applied": not note,
+        }
+        if note:
+            record["note"] = note
+        else:
+            for r in out:
+                if (check in (r["check"], _pair(r))) and r["status"] != "pass":
+                    r["waived"] = True
+        records.append(record)
+    return out, records

@@ -1,0 +1,289 @@
+"""The report model: typed shapes of report version 0 and helpers to build one.
+
+The report is a plain ``dict`` (it is serialized canonically and signed); these
+``TypedDict`` shapes let mypy check the code that builds it, and the helpers keep
+the rules that make a report verifiable in one place: results are sorted and
+backend-qualified, evidence is redacted and size-capped before it is signed, and
+level and summary are computed, never supplied.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, TypedDict
+
+from reports._evidence import EVIDENCE_LIMIT, clean_evidence
+
+__all__ = [
+    "EVIDENCE_LIMIT",
+    "VALIDITY_DAYS",
+    "ArtifactInfo",
+    "CatalogCheck",
+    "CatalogInfo",
+    "EnvironmentInfo",
+    "ExtensionInfo",
+    "HarnessInfo",
+    "Level",
+    "PostgresInfo",
+    "Report",
+    "ResultDict",
+    "RunInfo",
+    "SignerInfo",
+    "Summary",
+    "Validity",
+    "WaiverRecord",
+    "WorkerInfo",
+    "build_report",
+    "clean_evidence",
+    "make_result",
+    "new_report_id",
+    "sort_results",
+    "utc_timestamp",
+]
+
+Level = Literal["certified", "provisional", "failed"]
+Status = Literal["pass", "fail", "error", "skipped", "flaky"]
+Severity = Literal["required", "advisory"]
+
+#: Default validity of a report, counted from the end of the run.
+VALIDITY_DAYS = 365
+
+
+class CatalogCheck(TypedDict):
+    """One entry of the catalog listing, as in ``conformance/catalog.toml``."""
+
+    id: str
+    title: str
+    severity: Severity
+    backends: list[str]
+    requires: list[str]
+
+
+class CatalogInfo(TypedDict):
+    version: str
+    checks: list[CatalogCheck]
+
+
+class HarnessInfo(TypedDict):
+    name: str
+    version: str
+    digest: str
+
+
+class ArtifactInfo(TypedDict):
+    kind: Literal["folder", "wheel", "sdist"]
+    digest: str
+    files: dict[str, str]
+
+
+class ExtensionInfo(TypedDict):
+    name: str
+    version: str
+    artifact: ArtifactInfo
+
+
+class PostgresInfo(TypedDict):
+    version: str
+    provider: Literal["dsn", "testcontainers", "local"]
+
+
+class WorkerInfo(TypedDict):
+    uid_separated: bool
+    uid: int | None
+    python: str
+    peak_rss_mb: float | None
+
+
+class EnvironmentInfo(TypedDict):
+    python: str
+    os: str
+    machine: str
+    backends: list[str]
+    postgresql: PostgresInfo | None
+    worker: WorkerInfo
+
+
+class RunInfo(TypedDict):
+    profile: Literal["full", "quick"]
+    only: list[str] | None
+    seed: int
+    started: str
+    finished: str
+    duration_s: float
+
+
+class _ResultBase(TypedDict):
+    check: str
+    backend: str
+    status: Status
+    severity: Severity
+    title: str
+    reason: str
+    evidence: dict[str, Any]
+    duration_s: float
+    self_reported: bool
+    attempts: int
+
+
+class ResultDict(_ResultBase, total=False):
+    """One (check, backend) pair; ``waived`` is present only when a waiver applied."""
+
+    waived: bool
+
+
+class _WaiverBase(TypedDict):
+    check: str
+    reason: str
+    expires: str
+    applied: bool
+
+
+class WaiverRecord(_WaiverBase, total=False):
+    """A waiver as recorded: ``note`` says why it was not applied."""
+
+    note: str
+
+
+Summary = TypedDict(
+    "Summary",
+    {
+        "pass": int,
+        "fail": int,
+        "error": int,
+        "skipped": int,
+        "flaky": int,
+        "required_total": int,
+        "required_passed": int,
+    },
+)
+
+
+class Validity(TypedDict):
+    not_before: str
+    not_after: str
+
+
+class SignerInfo(TypedDict):
+    fingerprint: str
+    development_key: bool
+
+
+class Report(TypedDict):
+    """Report version 0 (ARCHITECTURE.md, Interface 4)."""
+
+    schema_version: Literal["0"]
+    report_id: str
+    harness: HarnessInfo
+    host_api_version: str
+    catalog: CatalogInfo
+    extension: ExtensionInfo
+    environment: EnvironmentInfo
+    run: RunInfo
+    results: list[ResultDict]
+    figures: dict[str, Any]
+    waivers: list[WaiverRecord]
+    level: Level
+    summary: Summary
+    validity: Validity
+    signer: SignerInfo
+
+
+def new_report_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utc_timestamp(moment: datetime | None = None) -> str:
+    """ISO 8601 in UTC with a ``Z``, whole seconds: the only form the schema admits."""
+    moment = moment or datetime.now(UTC)
+    if moment.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware (naive datetimes are ambiguous)")
+    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def make_result(
+    check: str,
+    backend: str,
+    status: Status,
+    severity: Severity,
+    *,
+    title: str = "",
+    reason: str = "",
+    evidence: Mapping[str, Any] | None = None,
+    duration_s: float = 0.0,
+    self_reported: bool = False,
+    attempts: int = 1,
+) -> ResultDict:
+    """A result ready to be signed: evidence redacted and capped, duration rounded."""
+    return {
+        "check": check,
+        "backend": backend,
+        "status": status,
+        "severity": severity,
+        "title": title,
+        "reason": reason[:4000],
+        "evidence": clean_evidence(evidence or {}),
+        "duration_s": round(max(duration_s, 0.0), 4),
+        "self_reported": self_reported,
+        "attempts": attempts,
+    }
+
+
+def sort_results(results: Iterable[ResultDict]) -> list[ResultDict]:
+    """Results in report order: by check ID, then backend."""
+    return sorted(results, key=lambda r: (r["check"], r["backend"]))
+
+
+def build_report(
+    *,
+    harness: HarnessInfo,
+    host_api_version: str,
+    catalog_checks: Sequence[CatalogCheck],
+    extension: ExtensionInfo,
+    environment: EnvironmentInfo,
+    run: RunInfo,
+    results: Iterable[ResultDict],
+    signer: SignerInfo,
+    figures: Mapping[str, Any] | None = None,
+    waivers: Sequence[WaiverRecord] = (),
+    report_id: str | None = None,
+    validity_days: int = VALIDITY_DAYS,
+) -> Report:
+    """Assemble a report; the catalog version, level and summary are computed here.
+
+    The validity period starts when the run finished. Call
+    :func:`reports.fill_unplanned` first when the run did not plan every pair of
+    the catalog, or ``verify`` will see a gap.
+    """
+    from reports.canonical import catalog_version
+    from reports.levels import compute_level, summary
+
+    ordered = sort_results(results)
+    checks: list[CatalogCheck] = sorted(
+        ({**c, "backends": list(c["backends"]), "requires": list(c["requires"])}
+         for c in catalog_checks),
+        key=lambda c: c["id"],
+    )
+    finished = datetime.fromisoformat(run["finished"].replace("Z", "+00:00"))
+    level = compute_level(ordered, catalog_checks, run["profile"], run["only"])
+    return {
+        "schema_version": "0",
+        "report_id": report_id or new_report_id(),
+        "harness": harness,
+        "host_api_version": host_api_version,
+        "catalog": {"version": catalog_version(checks), "checks": checks},
+        "extension": extension,
+        "environment": environment,
+        "run": run,
+        "results": ordered,
+        "figures": dict(figures or {}),
+        "waivers": list(waivers),
+        "level": level,
+        "summary": summary(ordered),
+        "validity": {
+            "not_before": utc_timestamp(finished),
+            "not_after": utc_timestamp(finished + timedelta(days=validity_days)),
+        },
+        "signer": signer,
+    }
