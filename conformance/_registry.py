@@ -151,7 +151,7 @@ def check(
     severity: Severity,
     backends: Sequence[str] = ("sqlite",),
     fix: str = "",
-    blocked_by: Sequence[str] = ("LC-01",),
+    blocked_by: Sequence[str] = ("LC-01", "LC-03"),
     profiles: Sequence[str] = ("full", "quick"),
     registry: Registry | None = None,
 ) -> Callable[[CheckFunc], CheckFunc]:
@@ -177,3 +177,25 @@ def check(
         return func
 
     return deco
+
+
+def render_catalog(registry: Registry) -> str:
+    """The ``catalog.toml`` text that matches ``registry`` (for reviewed updates)."""
+    lines = [
+        "# The conformance catalog: every check that exists. Reports name its hash.",
+        "# The runner refuses to start when the registered checks differ from this file.",
+        "# Regenerate with `python -m conformance.catalog > conformance/catalog.toml`",
+        "# and review the diff: a changed line changes what certification means.",
+        "",
+    ]
+    for e in registry.listing():
+        lines += [
+            "[[check]]",
+            f"id = {json.dumps(e['id'])}",
+            f"title = {json.dumps(e['title'], ensure_ascii=False)}",
+            f"severity = {json.dumps(e['severity'])}",
+            f"backends = {json.dumps(e['backends'])}",
+            f"requires = {json.dumps(e['requires'])}",
+            "",
+        ]
+    return "\n".join(lines)

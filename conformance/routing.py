@@ -1,0 +1,112 @@
+"""RT — routing: routes under the prefix, nothing else reachable through it,
+disabled means gone."""
+
+from __future__ import annotations
+
+from conformance._probing import (
+    concrete,
+    details,
+    raw_request,
+    require_loaded,
+    routes,
+    set_enabled,
+    strip_volatile,
+)
+from conformance._registry import check
+from conformance._types import REQUIRED, CheckContext, CheckFailed
+
+
+@check(id="RT-01", title="Every route stays under /ext/{name}/",
+       requires=("REQ-1.2",), severity=REQUIRED)
+def routes_under_prefix(ctx: CheckContext) -> None:
+    """Register routes with paths relative to your prefix (`/items`, not `/api/items`);
+    never try `..`, encoded slashes or absolute paths."""
+    host = ctx.host()
+    require_loaded(host, ctx.extension)
+    info = details(host, ctx.extension)
+    prefix = f"/ext/{ctx.extension}/"
+    outside = [r["full_path"] for r in routes(info, ctx.extension)
+               if not r["full_path"].startswith(prefix)]
+    refused = list(info.get("refused_routes") or [])
+    if outside or refused:
+        raise CheckFailed(
+            "the extension registered or attempted routes outside its prefix: "
+            + ", ".join(map(str, outside + refused)),
+            {"outside": outside, "refused_attempts": refused},
+        )
+
+
+def _escape_paths(name: str, other: str) -> list[str]:
+    p = f"/ext/{name}"
+    return [
+        f"{p}/../../api/v1/me",
+        f"{p}/..%2f..%2fapi%2fv1%2fme",
+        f"{p}/%2e%2e/%2e%2e/api/v1/me",
+        f"{p}/..%5c..%5capi/v1/me",
+        f"{p}%2f..%2f..%2fapi/v1/me",
+        f"{p}/api/v1/me",
+        f"{p}/../{other}/ping",
+        f"{p}/ext/{other}/ping",
+        f"{p}/{other}/ping",
+    ]
+
+
+@check(id="RT-02", title="Nothing outside the extension is reachable through its prefix",
+       requires=("REQ-1.2", "REQ-5.1"), severity=REQUIRED)
+def no_escape_through_prefix(ctx: CheckContext) -> None:
+    """Don't forward requests from your routes to the host's app or to other
+    extensions (no proxies over `request.scope['app']`), and don't normalize paths."""
+    [other] = ctx.companions(1)
+    host = ctx.host(extensions=[ctx.extension, other])
+    require_loaded(host, ctx.extension)
+    auth = {"Authorization": f"Bearer {host.tokens['admin']}"}
+    me = host.request("GET", "/api/v1/me", as_role="admin")
+    ping = host.request("GET", f"/ext/{other}/ping")
+    markers = {"core /api/v1/me": me.text.strip(), f"/ext/{other}/ping": ping.text.strip()}
+    leaks = []
+    for path in _escape_paths(ctx.extension, other):
+        status, body = raw_request(host.base_url, path, auth)
+        for label, marker in markers.items():
+            if marker and marker in body and status < 400:
+                leaks.append({"request": path, "status": status, "reached": label})
+    if leaks:
+        raise CheckFailed(
+            f"{len(leaks)} request(s) under /ext/{ctx.extension}/ reached "
+            f"{leaks[0]['reached']} (e.g. {leaks[0]['request']})", {"leaks": leaks},
+        )
+
+
+@check(id="RT-03", title="A disabled extension answers 404 and runs no middleware or hooks",
+       requires=("REQ-2.1", "REQ-2.2"), severity=REQUIRED)
+def disabled_is_gone(ctx: CheckContext) -> None:
+    """Keep all behaviour inside registered routes, middleware and hooks: no global
+    monkeypatching, no background task that answers requests."""
+    host = ctx.host()
+    require_loaded(host, ctx.extension)
+    info = details(host, ctx.extension)
+    set_enabled(host, ctx.extension, False)
+    still = []
+    for r in routes(info, ctx.extension):
+        for method in r["methods"]:
+            if method not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+                continue
+            resp = host.request(method, concrete(r["full_path"]), as_role="admin")
+            if resp.status_code != 404:
+                still.append({"route": f"{method} {r['full_path']}", "status": resp.status_code})
+    bare = ctx.host(extensions=[])
+    diffs = []
+    for path, role in (("/healthz", None), ("/api/v1/me", "user"), ("/api/v1/nope", None)):
+        a = host.request("GET", path, as_role=role)
+        b = bare.request("GET", path, as_role=role)
+        ha, hb = strip_volatile(a.headers), strip_volatile(b.headers)
+        if a.status_code != b.status_code or ha != hb or a.content != b.content:
+            diffs.append({"path": path, "disabled_host": [a.status_code, ha, a.text[:300]],
+                          "bare_host": [b.status_code, hb, b.text[:300]]})
+    if still:
+        raise CheckFailed(f"{len(still)} route(s) still answer after disable "
+                          f"(e.g. {still[0]['route']} → {still[0]['status']})", {"routes": still})
+    if diffs:
+        raise CheckFailed(
+            f"with the extension disabled, core responses still differ from a bare host "
+            f"(e.g. {diffs[0]['path']})", {"differences": diffs},
+        )
