@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
@@ -54,9 +54,11 @@ _NETWORK = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Entry:
-    """Where the extension class lives: ``module:attr`` (``analytics.extension:Analytics``)."""
+class Entry(NamedTuple):
+    """Where the extension class lives: ``module:attr`` (``analytics.extension:Analytics``).
+
+    A named tuple, so ``module, attr = manifest.entry`` works too.
+    """
 
     module: str
     attr: str
@@ -105,7 +107,11 @@ class Waiver:
     expires: dt.date
 
     def active(self, today: dt.date) -> bool:
+        """Whether the waiver still applies on ``today`` (the expiry day included)."""
         return today <= self.expires
+
+    def to_json(self) -> dict[str, str]:
+        return {"check": self.check, "reason": self.reason, "expires": self.expires.isoformat()}
 
 
 @dataclass(frozen=True)
@@ -168,10 +174,7 @@ class Manifest:
             ],
             "quotas": {f.name: getattr(self.quotas, f.name) for f in fields(self.quotas)},
             "tests": {"paths": list(self.tests.paths), "source": list(self.tests.source)},
-            "waivers": [
-                {"check": w.check, "reason": w.reason, "expires": w.expires.isoformat()}
-                for w in self.waivers
-            ],
+            "waivers": [w.to_json() for w in self.waivers],
         }
 
 
