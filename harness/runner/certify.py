@@ -11,11 +11,12 @@ import dataclasses
 import datetime as dt
 import os
 import random
+import shutil
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import resources
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from conformance import (
 from harness import HOST_API_VERSION, __version__
 from harness.loader import Manifest, ManifestError, artifact_digest, load_manifest, materialize
 from harness.runner.environment import environment_facts, harness_digest
+from harness.runner.companions import make_companions
 from harness.runner.events import EventBus, Notice, RunFinished, RunStarted
 from harness.runner.execute import Executor
 from harness.runner.plan import plan_pairs
@@ -70,15 +72,9 @@ class CertifyOutcome:
     files: list[Path] = field(default_factory=list)
 
 
-def companions_root() -> Path:
-    return Path(str(resources.files("sample_extensions"))) / "companions"
-
-
-def _companion_manifests() -> list[Manifest]:
-    root = companions_root()
-    if not root.is_dir():
-        return []
-    return [load_manifest(p) for p in sorted(root.iterdir()) if (p / "extension.toml").is_file()]
+def _companion_manifests(scratch: Path) -> list[Manifest]:
+    """Numbered companion copies, written to ``scratch`` and parsed like any extension."""
+    return [load_manifest(root) for root in make_companions(scratch)]
 
 
 def declared_capabilities(m: Manifest) -> list[str]:
@@ -192,7 +188,8 @@ def certify(opts: CertifyOptions, bus: EventBus | None = None) -> CertifyOutcome
         bus.emit(Notice("warning", "signing with a local development key: the marketplace "
                                    "will not trust this report (see `dufflebag-cert keys init`)"))
     digest = artifact_digest(path)
-    companions = _companion_manifests()
+    scratch = Path(tempfile.mkdtemp(prefix="dbc-"))
+    companions = _companion_manifests(scratch)
     run_id = str(uuid.uuid4())
     started = _utc_now()
     t0 = time.monotonic()
@@ -207,6 +204,7 @@ def certify(opts: CertifyOptions, bus: EventBus | None = None) -> CertifyOutcome
         raise InternalError(f"the worker could not start: {exc}") from None
     finally:
         executor.close()
+        shutil.rmtree(scratch, ignore_errors=True)
     infos = executor.worker_infos
     uid_separated = bool(infos) and all(i.uid_separated for i in infos)
     finished = _utc_now()
