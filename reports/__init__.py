@@ -23,8 +23,15 @@ from reports.levels import (
     required_gaps,
     required_pairs,
     summary,
+    waived_pairs,
 )
-from reports.model import build_report, clean_evidence, make_result, utc_timestamp
+from reports.model import (
+    build_report,
+    clean_evidence,
+    clean_result,
+    make_result,
+    utc_timestamp,
+)
 
 __all__ = [
     "LEVEL_RANK",
@@ -36,6 +43,7 @@ __all__ = [
     "canonical_bytes",
     "catalog_version",
     "clean_evidence",
+    "clean_result",
     "compute_level",
     "fill_unplanned",
     "load_schema",
@@ -45,4 +53,5 @@ __all__ = [
     "summary",
     "utc_timestamp",
     "validate",
+    "waived_pairs",
 ]

@@ -32,6 +32,7 @@ __all__ = [
     "required_gaps",
     "required_pairs",
     "summary",
+    "waived_pairs",
 ]
 
 #: Higher is better; ``verify --require-level`` compares ranks.
@@ -160,25 +161,25 @@ def _waiver_fields(index: int, raw: Mapping[str, Any]) -> tuple[str, str, date]:
 
 
 def apply_waivers(
-    results: Iterable[ResultDict],
+    results: Iterable[Mapping[str, Any]],
     waivers: Sequence[Mapping[str, Any]],
     today: date,
     *,
     catalog_checks: Iterable[Mapping[str, Any]] | None = None,
-) -> tuple[list[ResultDict], list[WaiverRecord]]:
-    """Apply waivers; return the results (waived ones marked) and the waiver records.
+) -> list[WaiverRecord]:
+    """Decide which waivers apply; return the report's ``waivers`` records.
 
     A waiver applies only to an advisory check, needs a reason, and lapses after
     its ``expires`` day. A waiver on a required check is refused: it is recorded
-    with ``applied: false`` and a note, and changes nothing. Severity comes from
-    the catalog when given (else from the results), so a waiver cannot be aimed
-    at a required check by relabelling it. Malformed entries raise
-    :class:`WaiverInvalid`.
+    with ``applied: false`` and a note. Severity comes from the catalog when
+    given (else from the results), so a waiver cannot be aimed at a required
+    check by relabelling it. Waivers never change the level (advisory results
+    do not count); renderers show the results they cover as waived. Malformed
+    entries raise :class:`WaiverInvalid` naming the entry and field.
     """
-    out = [r.copy() for r in results]
-    severity: dict[str, str] = {r["check"]: r["severity"] for r in out}
-    if catalog_checks is not None:
-        severity = {c["id"]: c["severity"] for c in catalog_checks}
+    source = catalog_checks if catalog_checks is not None else (
+        {"id": r["check"], "severity": r["severity"]} for r in results)
+    severity = {c["id"]: c["severity"] for c in source}
     records: list[WaiverRecord] = []
     for index, raw in enumerate(waivers):
         check, reason, expires = _waiver_fields(index, raw)
@@ -200,9 +201,16 @@ def apply_waivers(
         }
         if note:
             record["note"] = note
-        else:
-            for r in out:
-                if (check in (r["check"], _pair(r))) and r["status"] != "pass":
-                    r["waived"] = True
         records.append(record)
-    return out, records
+    return records
+
+
+def waived_pairs(
+    results: Iterable[Mapping[str, Any]], waivers: Iterable[Mapping[str, Any]]
+) -> set[str]:
+    """Pairs (``ID@backend``) not passed and covered by an applied waiver."""
+    applied = {w["check"] for w in waivers if w.get("applied")}
+    return {
+        _pair(r) for r in results
+        if r["status"] != "pass" and (r["check"] in applied or _pair(r) in applied)
+    }

@@ -37,6 +37,7 @@ __all__ = [
     "WorkerInfo",
     "build_report",
     "clean_evidence",
+    "clean_result",
     "make_result",
     "new_report_id",
     "sort_results",
@@ -89,20 +90,31 @@ class PostgresInfo(TypedDict):
     provider: Literal["dsn", "testcontainers", "local"]
 
 
-class WorkerInfo(TypedDict):
+class _WorkerBase(TypedDict):
     uid_separated: bool
     uid: int | None
-    python: str
+    python: str | None
     peak_rss_mb: float | None
 
 
-class EnvironmentInfo(TypedDict):
+class WorkerInfo(_WorkerBase, total=False):
+    """How the worker ran; ``note`` and ``restarts`` are optional explanations."""
+
+    note: str
+    restarts: list[str]
+
+
+class _EnvironmentBase(TypedDict):
     python: str
     os: str
     machine: str
     backends: list[str]
     postgresql: PostgresInfo | None
     worker: WorkerInfo
+
+
+class EnvironmentInfo(_EnvironmentBase, total=False):
+    implementation: str
 
 
 class RunInfo(TypedDict):
@@ -114,7 +126,9 @@ class RunInfo(TypedDict):
     duration_s: float
 
 
-class _ResultBase(TypedDict):
+class ResultDict(TypedDict):
+    """One (check, backend) pair, as ``CheckResult.to_json()`` gives it."""
+
     check: str
     backend: str
     status: Status
@@ -125,12 +139,6 @@ class _ResultBase(TypedDict):
     duration_s: float
     self_reported: bool
     attempts: int
-
-
-class ResultDict(_ResultBase, total=False):
-    """One (check, backend) pair; ``waived`` is present only when a waiver applied."""
-
-    waived: bool
 
 
 class _WaiverBase(TypedDict):
@@ -228,6 +236,21 @@ def make_result(
         "self_reported": self_reported,
         "attempts": attempts,
     }
+
+
+def clean_result(result: Mapping[str, Any]) -> ResultDict:
+    """A copy of a result (e.g. ``CheckResult.to_json()``) made safe to sign.
+
+    Evidence is redacted and capped and the reason cut to the schema's limit:
+    both may quote what the extension said.
+    """
+    return make_result(
+        result["check"], result["backend"], result["status"], result["severity"],
+        title=str(result.get("title", ""))[:200], reason=str(result.get("reason", "")),
+        evidence=result.get("evidence") or {}, duration_s=float(result.get("duration_s", 0.0)),
+        self_reported=bool(result.get("self_reported", False)),
+        attempts=int(result.get("attempts", 1)),
+    )
 
 
 def sort_results(results: Iterable[ResultDict]) -> list[ResultDict]:

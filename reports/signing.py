@@ -10,7 +10,6 @@ report that the marketplace will refuse.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from reports._gpg import (
@@ -46,24 +45,17 @@ def signing_home() -> Path:
     return default_home()
 
 
-def ensure_signing_key(home: Path | None = None, *, gpgbinary: str = "gpg") -> tuple[str, bool]:
-    """Return ``(fingerprint, is_development)`` of the key to sign with.
-
-    Order: ``$DUFFLEBAG_SIGNING_KEY`` (must be a usable secret key in the home);
-    else the one usable non-development key; else an existing development key;
-    else a new development key. Several candidate keys without a configured one
-    is an error naming them.
-    """
-    home = prepare_home(home or default_home())
+def _resolve_key(home: Path, explicit: str | None, gpgbinary: str) -> tuple[str, bool]:
     keys = [k for k in list_keys(home, secret=True, gpgbinary=gpgbinary) if k.usable]
-    configured = os.environ.get(KEY_ENV, "").strip()
+    configured = explicit or os.environ.get(KEY_ENV, "").strip()
     if configured:
-        wanted = normalize_fingerprint(configured, source=KEY_ENV)
+        source = "fingerprint" if explicit else KEY_ENV
+        wanted = normalize_fingerprint(configured, source=source)
         for key in keys:
             if key.fingerprint == wanted:
                 return key.fingerprint, key.development
         raise SigningError(
-            f"{KEY_ENV}={wanted} is not a usable (present, unexpired) secret key in "
+            f"{source} {wanted} is not a usable (present, unexpired) secret key in "
             f"{str(home)!r}; see `dufflebag-cert keys list`"
         )
     real = [k for k in keys if not k.development]
@@ -84,45 +76,86 @@ def ensure_signing_key(home: Path | None = None, *, gpgbinary: str = "gpg") -> t
     return fingerprint, True
 
 
-@dataclass(frozen=True)
 class Signer:
-    """Signs bytes with one pinned key; refuses a signature made by any other key."""
+    """Signs bytes with one pinned key; refuses a signature made by any other key.
 
-    fingerprint: str
-    development_key: bool = False
-    home: Path = field(default_factory=signing_home)
-    passphrase: str | None = field(default=None, repr=False)
-    gpgbinary: str = "gpg"
+    The key is resolved on first use (see :func:`ensure_signing_key`) unless a
+    ``fingerprint`` is given, which must then be a usable secret key in the home.
+    The passphrase defaults to ``$DUFFLEBAG_SIGNING_PASSPHRASE``.
+    """
 
-    @classmethod
-    def from_environment(cls, home: Path | None = None, *, gpgbinary: str = "gpg") -> Signer:
-        """The signer ``certify`` uses: :func:`ensure_signing_key` plus the env passphrase."""
-        home = prepare_home(home or default_home())
-        fingerprint, development = ensure_signing_key(home, gpgbinary=gpgbinary)
-        return cls(fingerprint, development, home, read_passphrase(None), gpgbinary)
+    def __init__(
+        self,
+        gnupghome: Path | None = None,
+        *,
+        fingerprint: str | None = None,
+        passphrase: str | None = None,
+        gpgbinary: str = "gpg",
+    ) -> None:
+        self.home = prepare_home(gnupghome or default_home())
+        self.gpgbinary = gpgbinary
+        self._explicit = fingerprint
+        self._passphrase = read_passphrase(passphrase)
+        self._key: tuple[str, bool] | None = None
+
+    def __repr__(self) -> str:
+        key = self._key[0] if self._key else "unresolved"
+        return f"Signer(home={str(self.home)!r}, key={key})"
+
+    def ensure_key(self) -> tuple[str, bool]:
+        """``(fingerprint, is_development)``, resolving (or creating) the key once."""
+        if self._key is None:
+            self._key = _resolve_key(self.home, self._explicit, self.gpgbinary)
+        return self._key
+
+    @property
+    def fingerprint(self) -> str:
+        return self.ensure_key()[0]
+
+    @property
+    def development_key(self) -> bool:
+        return self.ensure_key()[1]
 
     @property
     def info(self) -> SignerInfo:
         """The report's ``signer`` section."""
-        return {"fingerprint": self.fingerprint, "development_key": self.development_key}
+        fingerprint, development = self.ensure_key()
+        return {"fingerprint": fingerprint, "development_key": development}
 
     def sign(self, data: bytes) -> str:
         """An ASCII-armoured detached signature over exactly ``data``."""
-        home = prepare_home(self.home)
-        extra = [] if self.passphrase else ["--pinentry-mode", "error"]
-        with gpg_session(home, self.gpgbinary) as gpg:
-            result = gpg.sign(data, keyid=self.fingerprint, detach=True, clearsign=False,
-                              binary=False, passphrase=self.passphrase or None,
+        fingerprint = self.fingerprint
+        extra = [] if self._passphrase else ["--pinentry-mode", "error"]
+        with gpg_session(self.home, self.gpgbinary) as gpg:
+            result = gpg.sign(data, keyid=fingerprint, detach=True, clearsign=False,
+                              binary=False, passphrase=self._passphrase,
                               extra_args=["--digest-algo", "SHA256", *extra])
         armour = str(result)
         if not armour.startswith(_ARMOUR) or not result.fingerprint:
-            hint = "" if self.passphrase else f" (a protected key needs {PASSPHRASE_ENV})"
+            hint = "" if self._passphrase else f" (a protected key needs {PASSPHRASE_ENV})"
             raise SigningError(
-                f"gpg did not sign with {self.fingerprint} in {str(home)!r}{hint}: "
+                f"gpg did not sign with {fingerprint} in {str(self.home)!r}{hint}: "
                 f"{last_lines(result.stderr)}"
             )
-        if result.fingerprint != self.fingerprint:
+        if result.fingerprint != fingerprint:
             raise SigningError(
-                f"gpg signed with {result.fingerprint}, not the configured {self.fingerprint}"
+                f"gpg signed with {result.fingerprint}, not the configured {fingerprint}"
             )
         return armour
+
+
+def ensure_signing_key(
+    target: Signer | Path | None = None, *, gpgbinary: str = "gpg"
+) -> tuple[str, bool]:
+    """Return ``(fingerprint, is_development)`` of the key to sign with.
+
+    ``target`` is a :class:`Signer` (whose key this resolves and pins) or a
+    GnuPG home (default: ``$DUFFLEBAG_GNUPGHOME`` or the user's data dir).
+    Order: the signer's explicit fingerprint, else ``$DUFFLEBAG_SIGNING_KEY``
+    (either must be a usable secret key in the home); else the one usable key
+    made by ``keys init``; else an existing development key; else a new
+    development key, whose user ID says the marketplace does not trust it.
+    Several ``keys init`` keys and nothing configured is an error naming them.
+    """
+    signer = target if isinstance(target, Signer) else Signer(target, gpgbinary=gpgbinary)
+    return signer.ensure_key()

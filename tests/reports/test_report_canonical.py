@@ -109,7 +109,7 @@ def _waive_required(report: dict[str, Any]) -> None:
         (_drop_required_result, "$.results"),
         (_set("summary.pass", 99), "$.summary.pass"),
         (_waive_required, "$.waivers[0].applied"),
-        (_set("results.0.waived", True), "$.results[0].waived"),
+        (_set("results.0.waived", True), "$.results[0]"),
         (_set("run.started", "2026-13-01T00:00:00Z"), "$.run.started"),
         (_set("validity.not_after", "2026-01-01T00:00:00Z"), "$.validity.not_after"),
     ],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from conftest import CATALOG, REQUIRED_PAIRS, results_for
+from conftest import CATALOG, REQUIRED_PAIRS, ReportFactory, results_for
 
 from reports import (
     WaiverInvalid,
@@ -15,6 +15,8 @@ from reports import (
     required_gaps,
     required_pairs,
     summary,
+    validate,
+    waived_pairs,
 )
 
 
@@ -90,50 +92,77 @@ def test_fill_unplanned_records_every_missing_pair_as_skipped() -> None:
 TODAY = date(2026, 11, 20)
 
 
-def test_waiver_on_an_advisory_check_applies_and_marks_the_result() -> None:
+def test_waiver_on_an_advisory_check_applies_and_covers_its_results() -> None:
     results = results_for({"PE-02@sqlite": "fail"})
-    out, records = apply_waivers(
+    records = apply_waivers(
         results, [{"check": "PE-02", "reason": "read-only by design", "expires": "2027-06-30"}],
         TODAY)
     assert records == [{"check": "PE-02", "reason": "read-only by design",
                         "expires": "2027-06-30", "applied": True}]
-    waived = [r for r in out if r.get("waived")]
-    assert [(r["check"], r["backend"]) for r in waived] == [("PE-02", "sqlite")]
-    assert "waived" not in results[3]  # the input is not modified
+    assert waived_pairs(results, records) == {"PE-02@sqlite"}
 
 
 def test_waiver_expiring_today_still_applies_and_yesterday_does_not() -> None:
     results = results_for({"PE-02@sqlite": "fail"})
-    _, today = apply_waivers(results, [{"check": "PE-02", "reason": "r",
-                                        "expires": date(2026, 11, 20)}], TODAY)
-    out, past = apply_waivers(results, [{"check": "PE-02", "reason": "r",
-                                         "expires": date(2026, 11, 19)}], TODAY)
+    today = apply_waivers(results, [{"check": "PE-02", "reason": "r",
+                                     "expires": date(2026, 11, 20)}], TODAY)
+    past = apply_waivers(results, [{"check": "PE-02", "reason": "r",
+                                    "expires": date(2026, 11, 19)}], TODAY)
     assert today[0]["applied"] is True
     assert past[0]["applied"] is False
     assert past[0]["note"] == "expired on 2026-11-19"
-    assert not any(r.get("waived") for r in out)
+    assert waived_pairs(results, past) == set()
 
 
-def test_waiver_on_a_required_check_is_refused_and_changes_nothing() -> None:
+def test_waiver_on_a_required_check_is_refused() -> None:
     results = results_for({"LC-01@sqlite": "fail"})
-    out, records = apply_waivers(
+    records = apply_waivers(
         results, [{"check": "LC-01@sqlite", "reason": "please", "expires": "2099-01-01"}],
         TODAY, catalog_checks=CATALOG)
     assert records[0]["applied"] is False
     assert "required" in records[0]["note"]
-    assert not any(r.get("waived") for r in out)
-    assert compute_level(out, CATALOG, "full", None) == "failed"
+    assert waived_pairs(results, records) == set()
+
+
+def test_a_relabelled_result_cannot_smuggle_a_waiver_onto_a_required_check() -> None:
+    results = results_for({"LC-01@sqlite": "fail"})
+    for r in results:
+        r["severity"] = "advisory"
+    records = apply_waivers(
+        results, [{"check": "LC-01", "reason": "please", "expires": "2099-01-01"}],
+        TODAY, catalog_checks=CATALOG)
+    assert records[0]["applied"] is False
+
+
+def test_waiver_for_one_backend_covers_only_that_pair() -> None:
+    catalog = [{**CATALOG[0], "severity": "advisory"}]
+    results = [r for r in results_for({"IS-01@sqlite": "fail", "IS-01@postgresql": "fail"})
+               if r["check"] == "IS-01"]
+    for r in results:
+        r["severity"] = "advisory"
+    records = apply_waivers(
+        results, [{"check": "IS-01@sqlite", "reason": "r", "expires": "2099-01-01"}],
+        TODAY, catalog_checks=catalog)
+    assert waived_pairs(results, records) == {"IS-01@sqlite"}
 
 
 def test_waiver_without_reason_or_on_unknown_check_is_not_applied() -> None:
     results = results_for({"PE-02@sqlite": "fail"})
-    _, records = apply_waivers(results, [
+    records = apply_waivers(results, [
         {"check": "PE-02", "reason": "  ", "expires": "2099-01-01"},
         {"check": "ZZ-99", "reason": "x", "expires": "2099-01-01"},
     ], TODAY, catalog_checks=CATALOG)
     assert [r["applied"] for r in records] == [False, False]
     assert records[0]["note"] == "a waiver needs a reason"
     assert "ZZ-99" in records[1]["note"]
+
+
+def test_waivers_never_change_the_level(report_factory: ReportFactory) -> None:
+    report = report_factory({"PE-02@sqlite": "fail"})
+    report["waivers"] = apply_waivers(
+        report["results"], [{"check": "PE-02", "reason": "r", "expires": "2099-01-01"}], TODAY)
+    validate(report)
+    assert report["level"] == "certified"
 
 
 @pytest.mark.parametrize(
