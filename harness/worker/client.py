@@ -168,7 +168,7 @@ class WorkerClient:
             self.peak_rss_mb = max(self.peak_rss_mb, rss)
 
     # -- calls -------------------------------------------------------------
-    def call(self, op: str, timeout: float | None = None, **args: Any) -> dict[str, Any]:
+    def call(self, op: str, /, timeout: float | None = None, **args: Any) -> dict[str, Any]:
         """Run ``op`` in the worker; raise WorkerOpError for an answered error,
         WorkerError (after killing the worker) for anything else."""
         with self._lock:
