@@ -1,0 +1,117 @@
+"""The Markdown summary, sized for a pull-request comment.
+
+Every string that could come from the extension is reduced to one line,
+HTML-escaped and backslash-escaped, so a reason such as ``"\\n# ✅ certified"``
+or ``"<script>"`` or ``"| forged | row |"`` stays literal text inside its table
+cell. Evidence goes in fenced blocks whose fence is longer than any backtick
+run inside, so it cannot close the fence.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from reports.render._view import ReportView, ResultView, clean_text, view
+
+__all__ = ["escape_markdown", "render_markdown"]
+
+_LEVEL_MARK = {"certified": "🟢", "provisional": "🟡", "failed": "🔴"}
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()#|~!])")
+_ZWSP = "&#8203;"
+# Autolinks and @mentions are recognised after escapes are resolved, so they are
+# broken with a zero-width space instead: "http:&#8203;//", "www&#8203;.", "@&#8203;x".
+_AUTOLINK = re.compile(r"(://|(?i:www)\.|@)")
+_MAX_PROBLEMS = 50
+
+
+def escape_markdown(text: Any, limit: int = 300) -> str:
+    """One literal line of Markdown: no markup, HTML, mention or table cell break survives."""
+    line = clean_text(text, limit)
+    line = html.escape(line, quote=False)  # &amp; &lt; &gt; only: no "#" for _SPECIAL to break
+    line = _SPECIAL.sub(r"\\\1", line)
+    return _AUTOLINK.sub(lambda m: m.group(1)[0] + _ZWSP + m.group(1)[1:], line)
+
+
+def _fence(body: str) -> str:
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _problem_rows(problems: list[ResultView]) -> list[str]:
+    rows = ["| check | status | severity | reason |", "|---|---|---|---|"]
+    for p in problems[:_MAX_PROBLEMS]:
+        status = p.status + (" (waived)" if p.waived else "")
+        rows.append(f"| `{p.pair}` | {status} | {p.severity} | "
+                    f"{escape_markdown(p.reason) or escape_markdown(p.title)} |")
+    if len(problems) > _MAX_PROBLEMS:
+        rows.append(f"| … | | | {len(problems) - _MAX_PROBLEMS} more in report.html |")
+    return rows
+
+
+def _evidence_blocks(problems: list[ResultView]) -> list[str]:
+    out: list[str] = []
+    for p in problems[:_MAX_PROBLEMS]:
+        if not p.evidence:
+            continue
+        fence = _fence(p.evidence)
+        out += ["<details><summary>Evidence for <code>" + html.escape(p.pair) +
+                "</code></summary>", "", f"{fence}json", p.evidence, fence, "", "</details>", ""]
+    return out
+
+
+def _header(v: ReportView) -> list[str]:
+    r = v.report
+    s = v.summary
+    run = r["run"]
+    scope = f"profile `{run['profile']}`"
+    if run["only"]:
+        scope += " · only " + ", ".join(f"`{escape_markdown(x, 20)}`" for x in run["only"])
+    lines = [
+        f"## {_LEVEL_MARK.get(v.level, '')} DuffleBag certification: **{v.level}**",
+        "",
+        f"**{escape_markdown(v.name, 40)}** {escape_markdown(v.version, 80)} · {scope} · "
+        f"signed by `{r['signer']['fingerprint']}`",
+        "",
+        "| pass | fail | error | skipped | flaky | required passed |",
+        "|---:|---:|---:|---:|---:|---:|",
+        f"| {s['pass']} | {s['fail']} | {s['error']} | {s['skipped']} | {s['flaky']} | "
+        f"{s['required_passed']} / {s['required_total']} |",
+        "",
+    ]
+    if r["signer"]["development_key"]:
+        lines += ["> ⚠️ Signed with a local development key: the marketplace will not trust it.",
+                  ""]
+    if not r["environment"]["worker"]["uid_separated"]:
+        lines += ["> ⚠️ The worker was not uid-separated; the marketplace requires it for "
+                  "certified.", ""]
+    return lines
+
+
+def render_markdown(report: Mapping[str, Any]) -> str:
+    """A PR-comment summary: level, counts, failures with evidence, waivers, skipped."""
+    v = view(report, evidence_limit=2048)
+    lines = _header(v)
+    if v.problems:
+        lines += [f"### Failures ({len(v.problems)})", "", *_problem_rows(v.problems), ""]
+        lines += _evidence_blocks(v.problems)
+    else:
+        lines += ["No failures.", ""]
+    waivers = report["waivers"]
+    if waivers:
+        lines += ["### Waivers", "", "| check | applied | expires | reason |", "|---|---|---|---|"]
+        for w in waivers:
+            applied = "yes" if w["applied"] else "no: " + escape_markdown(w.get("note", ""))
+            lines.append(f"| `{escape_markdown(w['check'], 20)}` | {applied} | {w['expires']} | "
+                         f"{escape_markdown(w['reason'])} |")
+        lines.append("")
+    if v.skipped:
+        lines += [f"<details><summary>Skipped ({len(v.skipped)})</summary>", "",
+                  "| check | reason |", "|---|---|"]
+        lines += [f"| `{p.pair}` | {escape_markdown(p.reason)} |" for p in v.skipped[:200]]
+        lines += ["", "</details>", ""]
+    lines.append(f"<sub>catalog `{report['catalog']['version'][:19]}…` · report "
+                 f"`{report['report_id']}` · valid until {report['validity']['not_after']}</sub>")
+    return "\n".join(lines) + "\n"
