@@ -118,14 +118,26 @@ def _initdb(bindir: Path, directory: Path, password: str, run_as: RunAs) -> None
         os.chown(pwfile, run_as.uid, -1)
     pwfile.write_text(password + "\n", encoding="utf-8")
     argv = [
-        str(bindir / "initdb"), "-D", str(directory / "data"), "-U", SUPERUSER,
-        f"--pwfile={pwfile}", "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C",
+        str(bindir / "initdb"),
+        "-D",
+        str(directory / "data"),
+        "-U",
+        SUPERUSER,
+        f"--pwfile={pwfile}",
+        "--auth=scram-sha-256",
+        "--encoding=UTF8",
+        "--locale=C",
         "--no-sync",
     ]
     try:
         done = subprocess.run(
-            argv, cwd=directory, env=_child_env(bindir), stdin=subprocess.DEVNULL,
-            capture_output=True, timeout=INITDB_TIMEOUT_S, check=False,
+            argv,
+            cwd=directory,
+            env=_child_env(bindir),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=INITDB_TIMEOUT_S,
+            check=False,
             **run_as.popen_kwargs(),
         )
     except subprocess.TimeoutExpired:
@@ -165,8 +177,12 @@ def _wait_ready(cluster: _Cluster, password: str, timeout_s: float) -> int:
             raise ProviderError(f"postgres exited with {proc.returncode}: {_tail(log)}")
         try:
             with psycopg.connect(
-                host=str(cluster.directory), port=PORT, user=SUPERUSER, password=password,
-                dbname="postgres", connect_timeout=2,
+                host=str(cluster.directory),
+                port=PORT,
+                user=SUPERUSER,
+                password=password,
+                dbname="postgres",
+                connect_timeout=2,
             ) as conn:
                 return conn.info.server_version
         except psycopg.OperationalError as exc:
@@ -202,8 +218,12 @@ def start_cluster(*, start_timeout_s: float = START_TIMEOUT_S) -> PgServer:
         _initdb(bindir, directory, password, run_as)
         cluster.log = open(directory / "log", "ab")  # noqa: SIM115 - closed by cluster.stop
         spawn_server(
-            _server_argv(bindir, directory), run_as=run_as, cwd=str(directory),
-            env=_child_env(bindir), output=cluster.log, started=cluster.procs,
+            _server_argv(bindir, directory),
+            run_as=run_as,
+            cwd=str(directory),
+            env=_child_env(bindir),
+            output=cluster.log,
+            started=cluster.procs,
         )
         version_num = _wait_ready(cluster, password, start_timeout_s)
     except ProviderError:
@@ -216,6 +236,12 @@ def start_cluster(*, start_timeout_s: float = START_TIMEOUT_S) -> PgServer:
         cluster.stop()
         raise
     return PgServer(
-        host=str(directory), port=PORT, user=SUPERUSER, password=password, dbname="postgres",
-        version=format_version(version_num), provider="ephemeral", stop=cluster.stop,
+        host=str(directory),
+        port=PORT,
+        user=SUPERUSER,
+        password=password,
+        dbname="postgres",
+        version=format_version(version_num),
+        provider="ephemeral",
+        stop=cluster.stop,
     )

@@ -22,8 +22,7 @@ __all__ = ["IMAGE", "docker_unavailable_reason", "start_container"]
 
 IMAGE = "postgres:15-alpine"
 _SERVER_COMMAND = (
-    "postgres -c fsync=off -c full_page_writes=off -c synchronous_commit=off "
-    "-c max_connections=200"
+    "postgres -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=200"
 )
 
 
@@ -73,7 +72,11 @@ def start_container() -> PgServer:
         host = str(container.get_container_host_ip())
         port = int(container.get_exposed_port(5432))
         with psycopg.connect(
-            host=host, port=port, user="postgres", password=password, dbname="postgres",
+            host=host,
+            port=port,
+            user="postgres",
+            password=password,
+            dbname="postgres",
             connect_timeout=5,
         ) as conn:
             version = format_version(conn.info.server_version)
@@ -84,6 +87,12 @@ def start_container() -> PgServer:
             raise ProviderError(f"container {IMAGE} did not start: {exc}") from None
         raise
     return PgServer(
-        host=host, port=port, user="postgres", password=password, dbname="postgres",
-        version=version, provider="testcontainers", stop=container.stop,
+        host=host,
+        port=port,
+        user="postgres",
+        password=password,
+        dbname="postgres",
+        version=version,
+        provider="testcontainers",
+        stop=container.stop,
     )
