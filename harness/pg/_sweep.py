@@ -97,6 +97,6 @@ def sweep_stale_clusters(root: str = CLUSTER_ROOT) -> list[str]:
             if _remove(directory):
                 _log.info("removed stale PostgreSQL cluster %s", directory)
                 removed.append(str(directory))
-        except OSError as exc:
+        except (OSError, psutil.Error) as exc:
             _log.warning("could not sweep %s: %s", directory, exc)
     return removed
