@@ -8,5 +8,17 @@ from harness.db._api import (
     ExtensionDatabase,
     MigrationError,
 )
+from harness.db._errors import StatementTimeout
+from harness.db.postgres import PgAdmin, PostgresProvider
+from harness.db.sqlite import SqliteProvider
 
-__all__ = ["AppliedMigration", "DatabaseProvider", "ExtensionDatabase", "MigrationError"]
+__all__ = [
+    "AppliedMigration",
+    "DatabaseProvider",
+    "ExtensionDatabase",
+    "MigrationError",
+    "PgAdmin",
+    "PostgresProvider",
+    "SqliteProvider",
+    "StatementTimeout",
+]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import secrets
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 import sqlalchemy as sa
@@ -31,6 +31,21 @@ from harness.db._service import ErrorTranslator, IsolatedDatabase
 from harness.sdk import NAME_PATTERN, DatabaseAccessError
 
 __all__ = ["PgAdmin", "PostgresProvider", "describe_isolation"]
+
+
+class _ServerFacts(Protocol):
+    """What a provisioned server exposes (``harness.pg.PgServer`` has these)."""
+
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def user(self) -> str: ...
+    @property
+    def password(self) -> str: ...
+    @property
+    def dbname(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,14 @@ class PgAdmin:
     user: str
     password: str = field(repr=False)
     dbname: str = "postgres"
+
+    @classmethod
+    def of(cls, server: _ServerFacts) -> PgAdmin:
+        """The admin of a provisioned server (e.g. ``harness.pg.provision()``'s result).
+
+        Duck-typed, because ``harness.db`` does not import ``harness.pg``.
+        """
+        return cls(server.host, server.port, server.user, server.password, server.dbname)
 
     def connect_args(self, **overrides: Any) -> dict[str, Any]:
         """Keyword arguments for ``psycopg.connect`` (no URL: nothing to escape)."""

@@ -1,0 +1,70 @@
+"""Providers for the database tests: SQLite always, PostgreSQL when one can be provisioned.
+
+The PostgreSQL server comes from :func:`harness.pg.provision` (a DSN in
+``DUFFLEBAG_PG_DSN``, a container, or an ephemeral local cluster), once per
+session. Without one the PostgreSQL cases are skipped with the reason, and
+*fail* when ``DUFFLEBAG_REQUIRE_POSTGRES=1``, so a machine without PostgreSQL
+can never turn the suite green by skipping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from harness.db import PgAdmin, PostgresProvider, SqliteProvider
+from harness.pg import PgServer, PostgresUnavailable, last_errors, postgres_required, provision
+
+from ._helpers import BACKENDS, Provider
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer | str]:
+    """The session's server, or the reason there is none (tests decide to skip or fail)."""
+    try:
+        server = provision()
+    except PostgresUnavailable as exc:
+        yield str(exc)
+        return
+    if server is None:
+        yield "PostgreSQL unavailable: " + "; ".join(str(f) for f in last_errors())
+        return
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def pg_admin(pg_server: PgServer | str) -> PgAdmin:
+    """Admin access to the session's server; skipped (or failed, when required) without one."""
+    if isinstance(pg_server, str):
+        if postgres_required():
+            pytest.fail(f"{pg_server} (and DUFFLEBAG_REQUIRE_POSTGRES=1)")
+        pytest.skip(pg_server)
+    return PgAdmin.of(pg_server)
+
+
+@pytest.fixture
+def make_provider(request: pytest.FixtureRequest) -> Iterator[Callable[..., Provider]]:
+    """Build providers of a backend with options; every one is closed after the test."""
+    made: list[Provider] = []
+
+    def make(backend: str, **options: Any) -> Provider:
+        provider: Provider
+        if backend == "sqlite":
+            provider = SqliteProvider(**options)
+        else:
+            provider = PostgresProvider(request.getfixturevalue("pg_admin"), **options)
+        made.append(provider)
+        return provider
+
+    yield make
+    for provider in made:
+        provider.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def provider(request: pytest.FixtureRequest, make_provider: Callable[..., Provider]) -> Provider:
+    """A fresh provider of each backend."""
+    return make_provider(request.param)
