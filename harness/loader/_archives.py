@@ -112,11 +112,8 @@ def _zip_members(archive: Path, zf: zipfile.ZipFile) -> Iterator[Member]:
         name = safe_name(archive, info.filename)
         if info.is_dir():
             continue
-        mode = info.external_attr >> 16
-        if stat.S_ISLNK(mode):
-            # pip installs zip symlinks as files; so do we, with the link text as content.
-            mode = stat.S_IFREG
-        if mode and not stat.S_ISREG(mode):
+        # No type bits (most zips) means a file; pip installs zip symlinks as files, so do we.
+        if stat.S_IFMT(info.external_attr >> 16) not in {0, stat.S_IFREG, stat.S_IFLNK}:
             raise ArtifactError(f"{archive}: member {name!r} is not a regular file")
         yield Member(archive, name, None, info.file_size, _zip=zf, _info=info)
 

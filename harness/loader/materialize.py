@@ -101,13 +101,16 @@ def _write_all(
 
 def _prepare(artifact: Path, staging: Path, rel: str) -> Path:
     """Create the parent folders of ``rel``; refuse a parent that is a link or a file."""
+    target = staging / rel
+    if rel.startswith("/") or not os.path.normpath(target).startswith(f"{staging}{os.sep}"):
+        raise ArtifactError(f"{artifact}: member {rel!r} would land outside the destination")
     current = staging
     for part in rel.split("/")[:-1]:
         current = current / part
         if current.is_symlink() or (current.exists() and not current.is_dir()):
             raise ArtifactError(f"{artifact}: member {rel!r} lies under a symlink or a file")
         current.mkdir(mode=0o755, exist_ok=True)
-    return staging / rel
+    return target
 
 
 def _refuse_escaping_links(artifact: Path, staging: Path) -> None:
