@@ -1,0 +1,18 @@
+"""The reference host: runs extensions the way the DuffleBagBase platform does.
+
+Certification runs extensions in it, authors' tests use it through the
+``fixtures`` plugin, and performance is measured on it. Starlette underneath,
+pure ASGI throughout; per-route middleware chains are built when the route
+table is, never per request.
+
+Ordering: lower ``priority`` first, ties by extension name then registration
+order; middleware with a lower priority is the outer layer.
+"""
+
+from __future__ import annotations
+
+from harness.host._control import UnknownExtension
+from harness.host._host import Host
+from harness.host._options import AuditEntry, ExtensionState, HostOptions, SeedUser
+
+__all__ = ["AuditEntry", "ExtensionState", "Host", "HostOptions", "SeedUser", "UnknownExtension"]
