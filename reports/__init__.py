@@ -1,11 +1,13 @@
 """The certification report: model, schema, canonical bytes, levels, signing, verify, outputs.
 
-Imports nothing of the host, the checks or extensions, so the marketplace can
-verify a report without any code that an extension could have influenced.
+Imports nothing of the host, the checks or extensions (only
+``harness.loader.digest``, to recompute an artifact digest in ``verify``), so
+the marketplace can verify a report without code an extension could influence.
 """
 
 from __future__ import annotations
 
+from reports._gpg import GnupgHomeTooLong, GpgUnavailable, SigningError
 from reports.canonical import (
     SCHEMA_VERSION,
     ReportInvalid,
@@ -14,6 +16,7 @@ from reports.canonical import (
     load_schema,
     validate,
 )
+from reports.keys import KeyInfo, export_keys, init_key, list_keys
 from reports.levels import (
     LEVEL_RANK,
     WaiverInvalid,
@@ -32,11 +35,30 @@ from reports.model import (
     make_result,
     utc_timestamp,
 )
+from reports.outputs import OUTPUT_FILES, OutputError, SupportsSign, write_outputs
+from reports.render import (
+    render_badge,
+    render_html,
+    render_junit,
+    render_markdown,
+    render_sarif,
+)
+from reports.signing import Signer, ensure_signing_key, signing_home
+from reports.verify import VerifyOutcome, verify
 
 __all__ = [
     "LEVEL_RANK",
+    "OUTPUT_FILES",
     "SCHEMA_VERSION",
+    "GnupgHomeTooLong",
+    "GpgUnavailable",
+    "KeyInfo",
+    "OutputError",
     "ReportInvalid",
+    "Signer",
+    "SigningError",
+    "SupportsSign",
+    "VerifyOutcome",
     "WaiverInvalid",
     "apply_waivers",
     "build_report",
@@ -45,13 +67,25 @@ __all__ = [
     "clean_evidence",
     "clean_result",
     "compute_level",
+    "ensure_signing_key",
+    "export_keys",
     "fill_unplanned",
+    "init_key",
+    "list_keys",
     "load_schema",
     "make_result",
+    "render_badge",
+    "render_html",
+    "render_junit",
+    "render_markdown",
+    "render_sarif",
     "required_gaps",
     "required_pairs",
+    "signing_home",
     "summary",
     "utc_timestamp",
     "validate",
+    "verify",
     "waived_pairs",
+    "write_outputs",
 ]

@@ -1,0 +1,126 @@
+"""Writing a certification's outputs, all or nothing.
+
+Everything is built in a staging folder beside ``out_dir`` (same file system,
+so moves are atomic renames): the canonical ``report.json``, its detached
+signature and the renderings. Only when all of them exist are they moved into
+place. A fresh ``out_dir`` appears in one rename. In an existing one the old
+signature is removed first and the new one moved in last, so at no moment does
+the folder hold a signature that vouches for anything but the report beside
+it, and an error leaves the old report untouched. Other files in ``out_dir``
+are left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from reports.canonical import ReportInvalid, canonical_bytes, validate
+from reports.render import (
+    render_badge,
+    render_html,
+    render_junit,
+    render_markdown,
+    render_sarif,
+)
+
+__all__ = ["OUTPUT_FILES", "OutputError", "SupportsSign", "write_outputs"]
+
+REPORT = "report.json"
+SIGNATURE = "report.json.asc"
+_RENDERERS: dict[str, Callable[[Mapping[str, Any]], str | bytes]] = {
+    "report.html": render_html,
+    "report.md": render_markdown,
+    "junit.xml": render_junit,
+    "report.sarif": render_sarif,
+    "badge.svg": render_badge,
+}
+#: Every file :func:`write_outputs` writes, in the order it returns them.
+OUTPUT_FILES = (REPORT, SIGNATURE, *_RENDERERS)
+
+
+class OutputError(OSError):
+    """The outputs could not be written; nothing new was left in ``out_dir``."""
+
+
+class SupportsSign(Protocol):
+    """What :func:`write_outputs` needs of a signer (e.g. :class:`reports.Signer`)."""
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    def sign(self, data: bytes) -> str: ...
+
+
+def _write(path: Path, content: bytes) -> None:
+    with path.open("wb") as stream:
+        stream.write(content)
+        stream.flush()
+        os.fsync(stream.fileno())
+
+
+def _sync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _publish(staging: Path, out_dir: Path) -> None:
+    if not out_dir.exists():
+        os.rename(staging, out_dir)
+        _sync_dir(out_dir.parent)
+        return
+    (out_dir / SIGNATURE).unlink(missing_ok=True)
+    _sync_dir(out_dir)
+    for name in OUTPUT_FILES:
+        if name != SIGNATURE:
+            os.replace(staging / name, out_dir / name)
+    _sync_dir(out_dir)
+    os.replace(staging / SIGNATURE, out_dir / SIGNATURE)
+    _sync_dir(out_dir)
+
+
+def write_outputs(report: Mapping[str, Any], out_dir: Path, signer: SupportsSign) -> list[Path]:
+    """Validate, sign and write ``report.json`` and its signature and renderings.
+
+    Raises :class:`ReportInvalid` for an invalid report (or one naming another
+    signer), :class:`OutputError` when ``out_dir`` cannot be written, and the
+    signer's error when signing fails; in every case ``out_dir`` is unchanged.
+    """
+    validate(report)
+    named = report["signer"]["fingerprint"]
+    if named != signer.fingerprint:
+        raise ReportInvalid("$.signer.fingerprint",
+                            f"{named} is not the signing key {signer.fingerprint}")
+    data = canonical_bytes(report)
+    out_dir = Path(out_dir).absolute()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"--out {out_dir}: exists and is not a folder")
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    except OSError as exc:
+        raise OutputError(f"--out {out_dir}: cannot create files beside it: {exc}") from exc
+    try:
+        staging.chmod(0o755)  # mkdtemp makes it 0700; the outputs are meant to be shared
+        contents: dict[str, bytes] = {REPORT: data, SIGNATURE: signer.sign(data).encode("ascii")}
+        for name, render in _RENDERERS.items():
+            rendered = render(report)
+            contents[name] = rendered if isinstance(rendered, bytes) else rendered.encode("utf-8")
+        for name in OUTPUT_FILES:
+            _write(staging / name, contents[name])
+        _sync_dir(staging)
+        try:
+            _publish(staging, out_dir)
+        except OSError as exc:
+            raise OutputError(f"--out {out_dir}: cannot move the outputs into place: {exc}") \
+                from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [out_dir / name for name in OUTPUT_FILES]
