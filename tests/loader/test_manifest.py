@@ -370,3 +370,14 @@ def test_non_utf8_manifest_is_refused(make_ext: MakeExt) -> None:
     (root / "extension.toml").write_bytes(b'[extension]\nname = "\xff"\n')
     with pytest.raises(ManifestError, match="not UTF-8"):
         load_manifest(root)
+
+
+def test_loader_public_names_are_pinned() -> None:
+    import harness.loader
+
+    assert set(harness.loader.__all__) == {
+        "ENTRY_POINT_GROUP", "MANIFEST_NAME", "RESERVED_TOP_LEVEL", "ArtifactDigest",
+        "ArtifactError", "Capabilities", "Discovered", "Entry", "Manifest", "ManifestError",
+        "Suite", "Waiver", "artifact_digest", "discover", "load_manifest", "materialize",
+    }  # fmt: skip
+    assert all(hasattr(harness.loader, name) for name in harness.loader.__all__)
