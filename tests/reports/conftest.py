@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
-from reports.model import CatalogCheck, Report, ResultDict, build_report, make_result
+from reports._gpg import kill_agent
+from reports.keys import export_keys, init_key
+from reports.model import (
+    ArtifactInfo,
+    CatalogCheck,
+    Report,
+    ResultDict,
+    build_report,
+    make_result,
+)
 
 CATALOG: list[CatalogCheck] = [
     {"id": "IS-01", "title": "Cannot read other schemas", "severity": "required",
@@ -59,6 +74,7 @@ def make_report(
     reasons: Mapping[str, str] | None = None,
     extension_name: str = "analytics",
     validity_days: int = 365,
+    artifact: ArtifactInfo | None = None,
 ) -> Report:
     started = finished - timedelta(seconds=42)
     return build_report(
@@ -67,8 +83,8 @@ def make_report(
         host_api_version="1.0.0",
         catalog_checks=copy.deepcopy(CATALOG),
         extension={"name": extension_name, "version": "1.0.0",
-                   "artifact": {"kind": "folder", "digest": "sha256:" + "2" * 64,
-                                "files": {"extension.toml": "3" * 64}}},
+                   "artifact": artifact or {"kind": "folder", "digest": "sha256:" + "2" * 64,
+                                            "files": {"extension.toml": "3" * 64}}},
         environment={"python": "3.11.7", "os": "Linux-6.1", "machine": "x86_64",
                      "backends": ["mock", "sqlite", "postgresql"],
                      "postgresql": {"version": "15.18", "provider": "local"},
@@ -92,3 +108,81 @@ def report_factory() -> ReportFactory:
 @pytest.fixture
 def report() -> dict[str, Any]:
     return dict(make_report())
+
+
+# --- GnuPG homes -------------------------------------------------------------------
+# Homes live directly under /tmp with short names: gpg-agent sockets fail past ~107
+# bytes, and pytest's tmp_path can be longer than that.
+
+
+def short_home(prefix: str = "dbt") -> Path:
+    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+
+
+def remove_home(home: Path) -> None:
+    kill_agent(home)
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def running_agents(home: Path, wait_s: float = 3.0) -> list[int]:
+    """PIDs of live (non-zombie) gpg-agents serving ``home``, after a short grace period."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        found = []
+        for proc in psutil.process_iter(["name", "cmdline", "status"]):
+            if proc.info["name"] != "gpg-agent" or proc.info["status"] == psutil.STATUS_ZOMBIE:
+                continue
+            if str(home) in " ".join(proc.info["cmdline"] or ()):
+                found.append(proc.pid)
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+@dataclass(frozen=True)
+class KeyHome:
+    """A GnuPG home holding one signing key, and that key's exported public keyring."""
+
+    home: Path
+    fingerprint: str
+    keyring: Path
+
+
+def _key_home(development: bool) -> KeyHome:
+    home = short_home("dbk")
+    fingerprint = init_key(home=home, passphrase="", development=development,
+                           name="Test signer", email="test@dufflebag.invalid")
+    keyring = home / "public.asc"
+    keyring.write_text(export_keys([fingerprint], home=home))
+    return KeyHome(home, fingerprint, keyring)
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> Iterator[KeyHome]:
+    """A marketplace-trusted signing key (made once per session: key generation is slow-ish)."""
+    key = _key_home(development=False)
+    yield key
+    remove_home(key.home)
+
+
+@pytest.fixture(scope="session")
+def other_key() -> Iterator[KeyHome]:
+    """A second, unrelated key: a signer the keyring of ``signing_key`` does not trust."""
+    key = _key_home(development=False)
+    yield key
+    remove_home(key.home)
+
+
+@pytest.fixture
+def gnupg_home() -> Iterator[Path]:
+    """An empty, short GnuPG home for one test."""
+    home = short_home()
+    yield home
+    remove_home(home)
+
+
+@pytest.fixture(autouse=True)
+def _no_signing_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The developer's own signing configuration must not leak into these tests."""
+    for name in ("DUFFLEBAG_SIGNING_KEY", "DUFFLEBAG_GNUPGHOME", "DUFFLEBAG_SIGNING_PASSPHRASE"):
+        monkeypatch.delenv(name, raising=False)
