@@ -94,7 +94,12 @@ class SqliteProvider:
         return "sqlite"
 
     def core_engine(self) -> Engine:
-        """The host's engine: ``core`` as ``main``, extensions attached as ``ext_{name}``."""
+        """The host's engine: ``core`` as ``main``, extensions attached as ``ext_{name}``.
+
+        SQLite attaches at most 10 databases per connection, so only the 10
+        oldest extensions are visible here as ``ext_{name}``; any extension's
+        own tables can always be read through ``for_extension(name).engine``.
+        """
         self._check_open()
         return self._core
 

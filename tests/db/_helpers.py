@@ -9,11 +9,12 @@ import anyio
 import pytest
 import sqlalchemy as sa
 
-from harness.db import PostgresProvider, SqliteProvider
+from harness.db import ExtensionDatabase, PostgresProvider, SqliteProvider
 
 T = TypeVar("T")
 
 Provider = SqliteProvider | PostgresProvider
+Ext = tuple[Provider, ExtensionDatabase]
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
