@@ -134,7 +134,9 @@ def verify_against_catalog(registry: Registry, catalog: Catalog) -> None:
     for i in sorted(have.keys() & want.keys()):
         for key in ("title", "severity", "backends", "requires"):
             if have[i][key] != want[i][key]:
-                problems.append(f"{i}: {key} is {have[i][key]!r} in code, {want[i][key]!r} in catalog")
+                problems.append(
+                    f"{i}: {key} is {have[i][key]!r} in code, {want[i][key]!r} in catalog"
+                )
     if problems:
         raise CatalogMismatch("registry differs from conformance/catalog.toml:\n  " +
                               "\n  ".join(problems))

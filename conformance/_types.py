@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 BACKENDS = ("mock", "sqlite", "postgresql")
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     """Required checks decide the level; advisory ones are only listed."""
 
     REQUIRED = "required"
@@ -29,7 +29,7 @@ REQUIRED = Severity.REQUIRED
 ADVISORY = Severity.ADVISORY
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """Outcome of one (check, backend) pair. Only ``pass`` counts as passed."""
 
     PASS = "pass"

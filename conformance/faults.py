@@ -51,7 +51,7 @@ def exception_isolated(ctx: CheckContext) -> None:
                     faults={ctx.extension: "handler_exception", other: "handler_exception"},
                     options={"failure_threshold": 1000})
     problems: list[dict[str, Any]] = []
-    targets = _callable_routes(host, ctx.extension) + [("GET", f"/ext/{other}/ping", None)]
+    targets = [*_callable_routes(host, ctx.extension), ("GET", f"/ext/{other}/ping", None)]
     for method, path, role in targets:
         r = host.request(method, path, as_role=role)
         body = r.text[:300]

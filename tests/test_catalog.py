@@ -36,7 +36,7 @@ def test_added_check_is_refused_until_catalog_lists_it() -> None:
     def extra(ctx: object) -> None:
         raise CheckFailed("never")
 
-    with pytest.raises(CatalogMismatch, match="ZZ-99: registered but not in catalog.toml"):
+    with pytest.raises(CatalogMismatch, match=r"ZZ-99: registered but not in catalog\.toml"):
         verify_against_catalog(registry, load_catalog())
 
 

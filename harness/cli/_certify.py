@@ -26,7 +26,8 @@ def _split_only(value: str | None) -> list[str] | None:
               help="Run only these checks (ID or ID@backend); such a run never certifies.")
 @click.option("--pg-dsn", envvar="DUFFLEBAG_PG_DSN", default=None,
               help="PostgreSQL server to use (a throw-away database is created in it).")
-@click.option("--seed", type=int, default=None, help="Seed for randomized checks (reproduce a run).")
+@click.option("--seed", type=int, default=None,
+              help="Seed for randomized checks (reproduce a run).")
 @click.option("--shuffle", is_flag=True, help="Run checks in shuffled order (seeded).")
 def certify_cmd(path: Path, out: Path | None, profile: str, only: str | None,
                 pg_dsn: str | None, seed: int | None, shuffle: bool) -> None:

@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> Any:
         return cli.main(args=argv, prog_name="dufflebag-cert", standalone_mode=True)
     except SystemExit:
         raise
-    except Exception as exc:  # noqa: BLE001 - last line of defence
+    except Exception as exc:
         if os.environ.get("DUFFLEBAG_DEBUG") == "1":
             traceback.print_exc()
         click.echo(f"internal error: {type(exc).__name__}: {exc} "

@@ -12,26 +12,32 @@ import datetime as dt
 import os
 import random
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from conformance import (
     CatalogMismatch,
     CheckResult,
-
     load_catalog,
     load_checks,
     verify_against_catalog,
 )
 from harness import HOST_API_VERSION, __version__
-from harness.loader import Manifest, ManifestError, artifact_digest, load_manifest, materialize
-from harness.runner.environment import environment_facts, harness_digest
+from harness.loader import (
+    ArtifactError,
+    Manifest,
+    ManifestError,
+    artifact_digest,
+    load_manifest,
+    materialize,
+)
 from harness.runner.companions import make_companions
+from harness.runner.environment import environment_facts, harness_digest
 from harness.runner.events import EventBus, Notice, RunFinished, RunStarted
 from harness.runner.execute import Executor
 from harness.runner.plan import plan_pairs
@@ -143,6 +149,32 @@ def _check_postgres_needed(plan_needs_pg: bool, opts: CertifyOptions) -> dict[st
 
 def certify(opts: CertifyOptions, bus: EventBus | None = None) -> CertifyOutcome:
     """Certify the extension at ``opts.path``. Raises BadInput / InternalError."""
+    bus = bus or EventBus()
+    if opts.profile not in ("full", "quick"):
+        raise BadInput(f"--profile: {opts.profile!r} is not one of full, quick")
+    path = opts.path
+    if not path.exists():
+        raise BadInput(f"{path}: no such file or directory")
+    scratch = Path(tempfile.mkdtemp(prefix="dbc-"))
+    try:
+        return _certify(opts, bus, path, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _read_extension(path: Path, scratch: Path) -> tuple[Manifest, Path]:
+    """The manifest, and what the artifact digest covers (the file as offered)."""
+    try:
+        if path.is_file() and path.name != "extension.toml":
+            root = materialize(path, scratch / "artifact")
+            return load_manifest(root), path
+        manifest = load_manifest(path)
+    except (ManifestError, ArtifactError) as exc:
+        raise BadInput(str(exc)) from None
+    return manifest, manifest.root
+
+
+def _certify(opts: CertifyOptions, bus: EventBus, path: Path, scratch: Path) -> CertifyOutcome:
     from reports import (
         ReportInvalid,
         apply_waivers,
@@ -153,16 +185,7 @@ def certify(opts: CertifyOptions, bus: EventBus | None = None) -> CertifyOutcome
     )
     from reports.signing import GpgUnavailable, Signer
 
-    bus = bus or EventBus()
-    if opts.profile not in ("full", "quick"):
-        raise BadInput(f"--profile: {opts.profile!r} is not one of full, quick")
-    path = opts.path
-    if not path.exists():
-        raise BadInput(f"{path}: no such file or directory")
-    try:
-        manifest = load_manifest(path)
-    except ManifestError as exc:
-        raise BadInput(str(exc)) from None
+    manifest, digest_target = _read_extension(path, scratch)
     registry = load_checks()
     catalog = load_catalog()
     try:
@@ -187,9 +210,8 @@ def certify(opts: CertifyOptions, bus: EventBus | None = None) -> CertifyOutcome
     if is_dev:
         bus.emit(Notice("warning", "signing with a local development key: the marketplace "
                                    "will not trust this report (see `dufflebag-cert keys init`)"))
-    digest = artifact_digest(path)
-    scratch = Path(tempfile.mkdtemp(prefix="dbc-"))
-    companions = _companion_manifests(scratch)
+    digest = artifact_digest(digest_target)
+    companions = _companion_manifests(scratch / "companions")
     run_id = str(uuid.uuid4())
     started = _utc_now()
     t0 = time.monotonic()
@@ -204,14 +226,14 @@ def certify(opts: CertifyOptions, bus: EventBus | None = None) -> CertifyOutcome
         raise InternalError(f"the worker could not start: {exc}") from None
     finally:
         executor.close()
-        shutil.rmtree(scratch, ignore_errors=True)
     infos = executor.worker_infos
     uid_separated = bool(infos) and all(i.uid_separated for i in infos)
     finished = _utc_now()
     waivers = apply_waivers(_results_json(results), [w.to_json() for w in manifest.waivers],
                             finished.date())
     results_json = _results_json(results)
-    level = compute_level(results_json, catalog.entries, opts.profile, list(opts.only or []) or None)
+    only = list(opts.only) if opts.only else None
+    level = compute_level(results_json, catalog.entries, opts.profile, only)
     report: dict[str, Any] = {
         "schema_version": "0",
         "report_id": run_id,

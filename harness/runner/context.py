@@ -7,6 +7,7 @@ sees here in the parent. Anything only the worker can see comes through
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -128,8 +129,6 @@ class RunContext:
 
     def close(self) -> None:
         for remote in self.hosts:
-            try:
+            with contextlib.suppress(Exception):
                 remote.close()
-            except Exception:  # noqa: BLE001 - teardown must not mask the verdict
-                pass
         self.hosts.clear()

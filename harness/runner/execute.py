@@ -123,7 +123,7 @@ class Executor:
                 evidence = {"worker_log_tail": self.worker.log_tail(2000)}
         except HostStartError as exc:
             status, reason = Status.ERROR, str(exc)
-        except Exception as exc:  # noqa: BLE001 - a harness error is an error, never a pass
+        except Exception as exc:
             status = Status.ERROR
             reason = f"harness error: {type(exc).__name__}: {exc}"
             evidence = {"traceback": traceback.format_exc(limit=6)[-3000:]}

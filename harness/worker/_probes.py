@@ -73,7 +73,7 @@ def probe_lifecycle(server: WorkerServer, args: dict[str, Any]) -> dict[str, Any
             try:
                 await asyncio.wait_for(_maybe_await(instance.stop()), limit)
                 out["stop_again"] = "ok"
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 out["stop_again"] = f"{type(exc).__name__}: {exc}"
             timings["stop_again"] = time.perf_counter() - t0
             try:
@@ -82,12 +82,12 @@ def probe_lifecycle(server: WorkerServer, args: dict[str, Any]) -> dict[str, Any
                 out["restart"] = {"ok": True,
                                   "health": getattr(getattr(h2, "status", None), "value", str(h2))}
                 await asyncio.wait_for(_maybe_await(instance.stop()), limit)
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 out["restart"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
 
         try:
             server.loop.run(run(), timeout=limit * 10)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             out["error"] = f"{type(exc).__name__}: {exc}"
     return out
 

@@ -105,12 +105,15 @@ class WorkerServer:
             root = str(item["root"])
             module_name, _, attr = str(item["entry"]).partition(":")
             if root not in sys.path:
-                sys.path.insert(0, root)
+                # after site-packages: an extension package can never shadow a library
+                sys.path.append(root)
             try:
                 module = importlib.import_module(module_name)
                 cls = getattr(module, attr)
-            except BaseException as exc:  # noqa: BLE001 - extension code may raise anything
-                errors[name] = f"entry {item['entry']!r} failed to import: {type(exc).__name__}: {exc}"
+            except BaseException as exc:
+                errors[name] = (
+                    f"entry {item['entry']!r} failed to import: {type(exc).__name__}: {exc}"
+                )
                 continue
             if not (isinstance(cls, type) and issubclass(cls, Extension)):
                 errors[name] = f"entry {item['entry']!r} is not a harness.sdk.Extension subclass"
@@ -253,11 +256,13 @@ class WorkerServer:
                 if handler is None:
                     raise OpError("UnknownOp", f"unknown op {op!r}")
                 result = handler(dict(msg.get("args") or {}))
-                reply: dict[str, Any] = {"v": 0, "id": req_id, "ok": True, "result": _jsonable(result)}
+                reply: dict[str, Any] = {
+                    "v": 0, "id": req_id, "ok": True, "result": _jsonable(result)
+                }
             except OpError as exc:
                 reply = {"v": 0, "id": req_id, "ok": False,
                          "error": {"kind": exc.kind, "message": exc.message[:20000]}}
-            except BaseException as exc:  # noqa: BLE001 - report, never die silently
+            except BaseException as exc:
                 detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
                 reply = {"v": 0, "id": req_id, "ok": False,
                          "error": {"kind": type(exc).__name__, "message": detail[:20000]}}

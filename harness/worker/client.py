@@ -6,6 +6,7 @@ signing process uses it to drive the worker that runs untrusted code.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import pwd
@@ -230,30 +231,22 @@ class WorkerClient:
     # -- teardown ----------------------------------------------------------
     def kill(self, reason: str) -> None:
         self.dead = self.dead or reason
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, 9)
-        except (ProcessLookupError, PermissionError):
-            pass
         self.proc.wait(timeout=10)
 
     def close(self) -> None:
         if not self.dead:
-            try:
+            with contextlib.suppress(WorkerError, WorkerOpError):
                 self.call("shutdown", timeout=10)
-            except (WorkerError, WorkerOpError):
-                pass
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
             self.kill("closed")
         self._stop_poll.set()
         self.info.peak_rss_mb = round(self.peak_rss_mb, 1) if hasattr(self, "info") else 0.0
         for fd in (self._cmd_w, self._reader.fd):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         self._log.close()
         shutil.rmtree(self._dir, ignore_errors=True)
 
