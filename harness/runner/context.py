@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from conformance import CheckSkipped
+from conformance import CheckFailed, CheckSkipped
 from harness.loader import Manifest
 from harness.worker.client import WorkerClient, WorkerOpError
 
@@ -31,6 +31,13 @@ SEED_ROLES: dict[str, tuple[int, tuple[str, ...]]] = {
 
 class HostStartError(Exception):
     """The worker could not start a host (an environment or harness problem)."""
+
+
+def _raise_import_failure(exc: WorkerOpError) -> None:
+    """An extension that cannot be imported fails the check (it is not a harness error)."""
+    if exc.kind == "ExtensionImportError":
+        raise CheckFailed(f"the extension could not be imported: {exc.message}",
+                          {"import_error": exc.message})
 
 
 @dataclass
@@ -102,6 +109,7 @@ class RunContext:
                 faults=dict(faults or {}),
             )
         except WorkerOpError as exc:
+            _raise_import_failure(exc)
             raise HostStartError(f"host did not start: {exc.message}") from None
         base_url = f"http://127.0.0.1:{started['port']}"
         client = httpx.Client(base_url=base_url, timeout=self.http_timeout_s)
@@ -115,7 +123,11 @@ class RunContext:
 
     def probe(self, op: str, **args: Any) -> dict[str, Any]:
         self.self_reported = True
-        return self.worker.call("probe", op=op, **args)
+        try:
+            return self.worker.call("probe", op=op, **args)
+        except WorkerOpError as exc:
+            _raise_import_failure(exc)
+            raise
 
     def figure(self, key: str, value: Any) -> None:
         self.figures[key] = value

@@ -48,7 +48,7 @@ def probe_lifecycle(server: WorkerServer, args: dict[str, Any]) -> dict[str, Any
     from harness.sdk import Quotas
 
     name = str(args["extension"])
-    spec = server.extensions[name]
+    spec = server.loaded(name)
     limit = float(args.get("timeout_s", 10.0))
     timings: dict[str, float] = {}
     errors: dict[str, str] = {}
@@ -94,7 +94,7 @@ def probe_lifecycle(server: WorkerServer, args: dict[str, Any]) -> dict[str, Any
 
 def probe_describe(server: WorkerServer, args: dict[str, Any]) -> dict[str, Any]:
     """What the extension's class says about itself (no instance created)."""
-    spec = server.extensions[str(args["extension"])]
+    spec = server.loaded(str(args["extension"]))
     return server._describe(spec.cls)
 
 

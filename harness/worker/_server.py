@@ -66,6 +66,7 @@ def _jsonable(value: Any) -> Any:
 class WorkerServer:
     def __init__(self) -> None:
         self.extensions: dict[str, LoadedExtension] = {}
+        self.import_errors: dict[str, str] = {}
         self.hosts: dict[str, RunningHost] = {}
         self._loop: LoopThread | None = None
         self._next_host = 0
@@ -118,11 +119,21 @@ class WorkerServer:
             if not (isinstance(cls, type) and issubclass(cls, Extension)):
                 errors[name] = f"entry {item['entry']!r} is not a harness.sdk.Extension subclass"
                 continue
+            self.import_errors.pop(name, None)
             self.extensions[name] = LoadedExtension(
                 name, cls, dict(item.get("quotas") or {}), list(item.get("capabilities") or [])
             )
             loaded[name] = self._describe(cls)
+        self.import_errors.update(errors)
         return {"loaded": loaded, "errors": errors}
+
+    def loaded(self, name: str) -> LoadedExtension:
+        """The loaded extension ``name``; its import error as an OpError otherwise."""
+        if name in self.extensions:
+            return self.extensions[name]
+        if name in self.import_errors:
+            raise OpError("ExtensionImportError", self.import_errors[name])
+        raise OpError("UnknownExtension", f"extension {name!r} was never loaded")
 
     @staticmethod
     def _describe(cls: type) -> dict[str, Any]:
@@ -145,9 +156,8 @@ class WorkerServer:
         from harness.sdk import Quotas
 
         names: list[str] = list(args.get("extensions", []))
-        missing = [n for n in names if n not in self.extensions]
-        if missing:
-            raise OpError("UnknownExtension", f"not loaded: {', '.join(missing)}")
+        for n in names:
+            self.loaded(n)
         backend = args.get("backend", "sqlite")
         if backend != "sqlite":
             raise OpError("UnsupportedBackend", f"backend {backend!r} is not available")
