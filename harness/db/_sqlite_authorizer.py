@@ -100,5 +100,6 @@ def is_denial(exc: BaseException) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     if code == sqlite3.SQLITE_AUTH:
         return True
-    # A denied function is reported as a plain SQLITE_ERROR with this message.
-    return code == sqlite3.SQLITE_ERROR and str(exc) == "not authorized"
+    # A denied function is reported as a plain SQLITE_ERROR
+    # ("not authorized to use function: load_extension").
+    return code == sqlite3.SQLITE_ERROR and str(exc).startswith("not authorized")
