@@ -99,3 +99,26 @@ def raw_request(base_url: str, raw_path: str, headers: Mapping[str, str] | None 
     except (IndexError, ValueError):
         status = 0
     return status, body
+
+
+#: Core requests whose answers must not depend on extensions that are disabled or
+#: failed to load (``/healthz`` is excluded: it lists extension states by design).
+CORE_PROBES: tuple[tuple[str, str, str | None, dict[str, Any] | None], ...] = (
+    ("GET", "/api/v1/me", "user", None),
+    ("GET", "/api/v1/no-such-core-route", None, None),
+    ("POST", "/api/v1/auth/login", None, {"username": "nobody_here", "password": "wrong-pw-1"}),
+)
+
+
+def core_differences(host: HostHandle, bare: HostHandle) -> list[dict[str, Any]]:
+    """Core responses of ``host`` that differ from those of ``bare``."""
+    diffs = []
+    for method, path, role, body in CORE_PROBES:
+        a = host.request(method, path, as_role=role, json=body)
+        b = bare.request(method, path, as_role=role, json=body)
+        ha, hb = strip_volatile(a.headers), strip_volatile(b.headers)
+        if a.status_code != b.status_code or ha != hb or a.content != b.content:
+            diffs.append({"request": f"{method} {path}",
+                          "with_extension": [a.status_code, ha, a.text[:300]],
+                          "without": [b.status_code, hb, b.text[:300]]})
+    return diffs

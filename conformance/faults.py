@@ -11,11 +11,11 @@ from typing import Any
 
 from conformance._probing import (
     concrete,
+    core_differences,
     details,
     routes,
     set_enabled,
     state,
-    strip_volatile,
 )
 from conformance._registry import check
 from conformance._types import REQUIRED, CheckContext, CheckFailed, HostHandle
@@ -116,12 +116,8 @@ def failed_initialize_isolated(ctx: CheckContext) -> None:
         problems.append("management API shows no error text")
     if _ping(host, other) != 200:
         problems.append(f"companion {other} is not served")
-    bare = ctx.host(extensions=[other])
-    for path, role in (("/healthz", None), ("/api/v1/me", "user")):
-        a, b = host.request("GET", path, as_role=role), bare.request("GET", path, as_role=role)
-        if (a.status_code, strip_volatile(a.headers), a.content) != (
-                b.status_code, strip_volatile(b.headers), b.content):
-            problems.append(f"{path} differs from a host without the extension")
+    for diff in core_differences(host, ctx.host(extensions=[other])):
+        problems.append(f"{diff['request']} differs from a host without the extension")
     for method, path, role in routes_or_empty(host, ctx.extension):
         r = host.request(method, path, as_role=role)
         if r.status_code != 404:

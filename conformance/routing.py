@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from conformance._probing import (
     concrete,
+    core_differences,
     details,
     raw_request,
     require_loaded,
     routes,
     set_enabled,
-    strip_volatile,
 )
 from conformance._registry import check
 from conformance._types import REQUIRED, CheckContext, CheckFailed
@@ -93,20 +93,12 @@ def disabled_is_gone(ctx: CheckContext) -> None:
             resp = host.request(method, concrete(r["full_path"]), as_role="admin")
             if resp.status_code != 404:
                 still.append({"route": f"{method} {r['full_path']}", "status": resp.status_code})
-    bare = ctx.host(extensions=[])
-    diffs = []
-    for path, role in (("/healthz", None), ("/api/v1/me", "user"), ("/api/v1/nope", None)):
-        a = host.request("GET", path, as_role=role)
-        b = bare.request("GET", path, as_role=role)
-        ha, hb = strip_volatile(a.headers), strip_volatile(b.headers)
-        if a.status_code != b.status_code or ha != hb or a.content != b.content:
-            diffs.append({"path": path, "disabled_host": [a.status_code, ha, a.text[:300]],
-                          "bare_host": [b.status_code, hb, b.text[:300]]})
+    diffs = core_differences(host, ctx.host(extensions=[]))
     if still:
         raise CheckFailed(f"{len(still)} route(s) still answer after disable "
                           f"(e.g. {still[0]['route']} → {still[0]['status']})", {"routes": still})
     if diffs:
         raise CheckFailed(
             f"with the extension disabled, core responses still differ from a bare host "
-            f"(e.g. {diffs[0]['path']})", {"differences": diffs},
+            f"(e.g. {diffs[0]['request']})", {"differences": diffs},
         )

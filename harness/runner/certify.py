@@ -183,7 +183,8 @@ def _certify(opts: CertifyOptions, bus: EventBus, path: Path, scratch: Path) -> 
         summary,
         write_outputs,
     )
-    from reports.signing import GpgUnavailable, Signer
+    from reports.outputs import OutputError
+    from reports.signing import Signer, SigningError
 
     manifest, digest_target = _read_extension(path, scratch)
     registry = load_checks()
@@ -205,8 +206,8 @@ def _certify(opts: CertifyOptions, bus: EventBus, path: Path, scratch: Path) -> 
     try:
         signer = Signer(gnupghome=opts.gnupghome)
         fingerprint, is_dev = ensure_signing_key(signer)
-    except GpgUnavailable as exc:
-        raise BadInput(str(exc)) from None
+    except (SigningError, OSError, ValueError) as exc:
+        raise BadInput(f"signing key: {exc}") from None
     if is_dev:
         bus.emit(Notice("warning", "signing with a local development key: the marketplace "
                                    "will not trust this report (see `dufflebag-cert keys init`)"))
@@ -273,6 +274,10 @@ def _certify(opts: CertifyOptions, bus: EventBus, path: Path, scratch: Path) -> 
         files = write_outputs(report, out_dir, signer)
     except ReportInvalid as exc:
         raise InternalError(f"the report failed its own schema: {exc}") from None
+    except OutputError as exc:
+        raise BadInput(str(exc)) from None
+    except SigningError as exc:
+        raise BadInput(f"signing failed: {exc}") from None
     bus.emit(RunFinished(report, level))
     return CertifyOutcome(LEVEL_EXIT[level], level, report, out_dir, files)
 

@@ -1,0 +1,33 @@
+"""Suite-wide fixtures: a private, short GnuPG home so tests never touch real keys."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_gnupghome() -> Iterator[Path]:
+    """Every signing operation in the suite uses a throwaway home (short: agent sockets)."""
+    home = Path(tempfile.mkdtemp(prefix="dbgpg", dir="/tmp"))
+    os.chmod(home, 0o700)
+    saved = {k: os.environ.get(k) for k in ("DUFFLEBAG_GNUPGHOME", "DUFFLEBAG_SIGNING_KEY")}
+    os.environ["DUFFLEBAG_GNUPGHOME"] = str(home)
+    os.environ.pop("DUFFLEBAG_SIGNING_KEY", None)
+    try:
+        yield home
+    finally:
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"],
+                       capture_output=True, check=False)
+        shutil.rmtree(home, ignore_errors=True)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
