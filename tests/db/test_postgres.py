@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
 import pytest
 
-from harness.db import MigrationError, PgAdmin, PostgresProvider, StatementTimeout
+from harness.db import (
+    ExtensionDatabase,
+    MigrationError,
+    PgAdmin,
+    PostgresProvider,
+    StatementTimeout,
+)
 from harness.sdk import DatabaseAccessError, ExtensionError, Migration
 
 from ._helpers import Provider, run
@@ -22,17 +29,26 @@ def _admin_query(admin: PgAdmin, sql: str, *params: Any) -> list[tuple[Any, ...]
         return conn.execute(sql, params).fetchall()
 
 
-@pytest.fixture
-def pg(make_provider: Callable[..., Provider]) -> PostgresProvider:
-    provider = make_provider("postgresql", statement_timeout=0.3)
-    assert isinstance(provider, PostgresProvider)
-    return provider
+_names = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def pg(pg_admin: PgAdmin) -> Iterator[PostgresProvider]:
+    """One provider for the module; each test takes extensions of its own names."""
+    provider = PostgresProvider(pg_admin, statement_timeout=0.3)
+    yield provider
+    provider.close()
+
+
+def _fresh(pg: PostgresProvider, **options: Any) -> tuple[str, ExtensionDatabase]:
+    name = f"p{next(_names):03d}"
+    return name, pg.for_extension(name, **options)
 
 
 def test_a_statement_past_the_timeout_is_cancelled_with_a_clear_error(
     pg: PostgresProvider,
 ) -> None:
-    db = pg.for_extension("slow")
+    _, db = _fresh(pg)
     started = time.monotonic()
     with pytest.raises(StatementTimeout, match="statement timeout") as caught:
         run(db.fetch_all, "SELECT pg_sleep(10)")
@@ -45,9 +61,9 @@ def test_a_statement_past_the_timeout_is_cancelled_with_a_clear_error(
 def test_extension_roles_are_unprivileged_and_limited(
     pg: PostgresProvider, pg_admin: PgAdmin
 ) -> None:
-    pg.for_extension("alpha", pool_size=3)
-    role = pg.role_for("alpha")
-    assert role.startswith("ext_alpha_")
+    name, _ = _fresh(pg, pool_size=3)
+    role = pg.role_for(name)
+    assert role.startswith(f"ext_{name}_")
     rows = _admin_query(
         pg_admin,
         "SELECT rolsuper, rolcreatedb, rolcreaterole, rolinherit, rolcanlogin, rolconnlimit "
@@ -57,7 +73,8 @@ def test_extension_roles_are_unprivileged_and_limited(
     assert rows == [(False, False, False, False, True, 4)]
     owner = _admin_query(
         PgAdmin(pg_admin.host, pg_admin.port, pg_admin.user, pg_admin.password, pg.database),
-        "SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'ext_alpha'",
+        "SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = %s",
+        f"ext_{name}",
     )
     assert owner == [(role,)]
 
@@ -72,15 +89,15 @@ def test_extension_roles_are_unprivileged_and_limited(
     ],
 )
 def test_nothing_beyond_the_own_schema_is_granted(pg: PostgresProvider, sql: str) -> None:
-    db = pg.for_extension("alpha")
+    _, db = _fresh(pg)
     with pytest.raises(DatabaseAccessError, match="permission denied"):
         run(db.execute, sql)
 
 
 def test_search_path_is_the_own_schema(pg: PostgresProvider) -> None:
-    db = pg.for_extension("alpha")
-    assert run(db.fetch_all, "SHOW search_path") == [{"search_path": "ext_alpha"}]
-    assert run(db.fetch_all, "SELECT current_user AS u") == [{"u": pg.role_for("alpha")}]
+    name, db = _fresh(pg)
+    assert run(db.fetch_all, "SHOW search_path") == [{"search_path": f"ext_{name}"}]
+    assert run(db.fetch_all, "SELECT current_user AS u") == [{"u": pg.role_for(name)}]
 
 
 def test_two_providers_on_one_server_coexist(make_provider: Callable[..., Provider]) -> None:
@@ -107,7 +124,7 @@ def test_close_drops_the_database_and_the_roles(
 
 
 def test_dollar_quoted_bodies_and_percent_signs_survive_migrations(pg: PostgresProvider) -> None:
-    db = pg.for_extension("alpha")
+    _, db = _fresh(pg)
     function = Migration(
         1,
         "function",
@@ -125,7 +142,7 @@ def test_dollar_quoted_bodies_and_percent_signs_survive_migrations(pg: PostgresP
 
 
 def test_a_migration_running_into_the_timeout_rolls_back(pg: PostgresProvider) -> None:
-    db = pg.for_extension("alpha")
+    _, db = _fresh(pg)
     slow = Migration(1, "slow", "CREATE TABLE t (x INTEGER); SELECT pg_sleep(5);")
     with pytest.raises(MigrationError, match="statement timeout") as caught:
         db.migrate([slow])
