@@ -180,6 +180,7 @@ def _certify(opts: CertifyOptions, bus: EventBus, path: Path, scratch: Path) -> 
         apply_waivers,
         compute_level,
         ensure_signing_key,
+        fill_unplanned,
         summary,
         write_outputs,
     )
@@ -231,8 +232,9 @@ def _certify(opts: CertifyOptions, bus: EventBus, path: Path, scratch: Path) -> 
     uid_separated = bool(infos) and all(i.uid_separated for i in infos)
     finished = _utc_now()
     waivers = apply_waivers(_results_json(results), [w.to_json() for w in manifest.waivers],
-                            finished.date())
-    results_json = _results_json(results)
+                            finished.date(), catalog_checks=catalog.entries)
+    results_json = fill_unplanned(_results_json(results), catalog.entries,
+                                  "not selected (--only)")
     only = list(opts.only) if opts.only else None
     level = compute_level(results_json, catalog.entries, opts.profile, only)
     report: dict[str, Any] = {
