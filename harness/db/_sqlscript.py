@@ -124,9 +124,7 @@ class _Lexer:
                 and not _ident_before(sql, i)
             ):
                 i = self.find(m.group(), m.end(), "dollar-quoted text", i)
-            elif c.isalpha() or c == "_":
-                m = self.word_re.match(sql, i)
-                assert m is not None
+            elif (m := self.word_re.match(sql, i)) is not None:
                 word = m.group().upper()
                 i = m.end()
                 if word == "E" and self.pg and sql.startswith("'", i):
@@ -137,7 +135,9 @@ class _Lexer:
             else:
                 i += 1
         if depth > 0:
-            raise ScriptError(f"unterminated BEGIN ... END block starting at {self.where(start)}")
+            raise ScriptError(
+                f"unterminated BEGIN ... END block starting at {self.where(max(start, code_at))}"
+            )
         self.emit(n, code_at, words)
         return self.out
 

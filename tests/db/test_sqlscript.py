@@ -71,6 +71,11 @@ def test_postgresql_quoting_forms_hide_semicolons() -> None:
         ("SELECT 1;\nSELECT $tag$ never closed", "postgresql", "line 2, column 8"),
         ("SELECT 1; /* /* */", "postgresql", "line 1, column 11"),
         ('SELECT "x', "postgresql", "line 1, column 8"),
+        (
+            "SELECT 1;\n  CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1;",
+            "sqlite",
+            "line 2, col",
+        ),
     ],
 )
 def test_unterminated_text_is_reported_with_its_position(
@@ -98,6 +103,11 @@ def test_unterminated_text_is_reported_with_its_position(
 def test_transaction_control_is_recognised(sql: str, expected: bool) -> None:
     (statement,) = split_statements(sql, "postgresql")
     assert transaction_control(statement) is expected
+
+
+def test_non_ascii_text_outside_quotes_is_kept() -> None:
+    statements = split_statements("SELECT 1 AS café; SELECT 'naïve;'", "postgresql")
+    assert [s.sql for s in statements] == ["SELECT 1 AS café", "SELECT 'naïve;'"]
 
 
 def test_comment_only_scripts_have_no_statements() -> None:
