@@ -27,8 +27,9 @@ _SECRET_KEY = re.compile(
     r"|cookie|credential|session[-_]?id",
     re.IGNORECASE,
 )
-_BEARER = re.compile(r"\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{6,}", re.IGNORECASE)
-_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)[^@\s]+@")
+_BEARER = re.compile(r"\b(bearer|basic|token)\s{1,16}[A-Za-z0-9._~+/=-]{6,}", re.IGNORECASE)
+# Quantifiers are bounded: evidence is hostile and may be a megabyte of one character.
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,30}://[^:/@\s]{0,256}:)[^@\s]{1,256}@")
 _MAX_DEPTH = 20
 
 

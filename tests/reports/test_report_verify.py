@@ -230,7 +230,7 @@ def test_artifact_must_be_the_certified_one(signed: Writer, signing_key: KeyHome
     (ext / "analytics").mkdir(parents=True)
     (ext / "extension.toml").write_text('[extension]\nname = "analytics"\n')
     (ext / "analytics" / "__init__.py").write_text("VALUE = 1\n")
-    digest = artifact_digest(ext).to_json()
+    digest: Any = artifact_digest(ext).to_json()
     path = signed(make_report(fingerprint=signing_key.fingerprint, artifact=digest))
     good = verify(path, signing_key.keyring, artifact=ext, now=NOW)
     assert good.code == 0, good.sentence
@@ -292,7 +292,7 @@ def test_verify_leaves_no_home_and_no_agent(signed: Writer, signing_key: KeyHome
     real_mkdtemp = tempfile.mkdtemp
 
     def recording_mkdtemp(*args: Any, **kwargs: Any) -> str:
-        made = real_mkdtemp(*args, **kwargs)
+        made: str = real_mkdtemp(*args, **kwargs)
         homes.append(Path(made))
         return made
 
