@@ -73,13 +73,31 @@ def _user_json(user: User) -> dict[str, Any]:
     }
 
 
-_CREDENTIALS = {
+_USERNAME_SCHEMA = {"type": "string", "pattern": "^[A-Za-z0-9_.@-]{3,64}$"}
+_PASSWORD_SCHEMA = {"type": "string", "minLength": 8, "maxLength": 256}
+_SIGNUP = {
     "type": "object",
     "required": ["username", "password"],
     "properties": {
-        "username": {"type": "string"},
-        "password": {"type": "string"},
-        "email": {"type": "string"},
+        "username": _USERNAME_SCHEMA,
+        "password": _PASSWORD_SCHEMA,
+        "email": {"type": "string", "maxLength": 254, "pattern": "^([^@]+@[^@]+)?$"},
+    },
+    "additionalProperties": False,
+}
+_LOGIN = {
+    "type": "object",
+    "required": ["username", "password"],
+    "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+}
+#: A storage path the host accepts: relative, no empty, '.' or '..' segment.
+_STORAGE_PATH = {
+    "name": "path",
+    "in": "path",
+    "required": True,
+    "schema": {
+        "type": "string",
+        "pattern": r"^(?!.*(^|/)\.{1,2}(/|$))[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$",
     },
 }
 _ERROR = {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
@@ -103,18 +121,19 @@ class CoreAPI:
         self._storage_root = state.storage_root / "_core" / "users"
 
     def routes(self) -> tuple[RouteSpec, ...]:
-        body = {"required": True, "content": {"application/json": {"schema": _CREDENTIALS}}}
+        signup = {"required": True, "content": {"application/json": {"schema": _SIGNUP}}}
+        login = {"required": True, "content": {"application/json": {"schema": _LOGIN}}}
         raw = {"required": True, "content": {"application/octet-stream": {"schema": {}}}}
         return (
             RouteSpec("/api/v1/auth/signup", self.signup, ("POST",), openapi={
-                "summary": "Create a user account", "tags": ["core"], "requestBody": body,
+                "summary": "Create a user account", "tags": ["core"], "requestBody": signup,
                 "responses": {"201": {"description": "Created"},
                               **_responses(_400="Bad JSON", _403="Signup disabled",
                                            _409="Username taken", _422="Invalid field")},
             }),
             RouteSpec("/api/v1/auth/login", self.login, ("POST",), openapi={
                 "summary": "Exchange credentials for a bearer token", "tags": ["core"],
-                "requestBody": body,
+                "requestBody": login,
                 "responses": {"200": {"description": "Token"},
                               **_responses(_400="Bad JSON", _401="Invalid credentials",
                                            _422="Invalid field")},
@@ -125,13 +144,14 @@ class CoreAPI:
             }),
             RouteSpec("/api/v1/storage/{path:path}", self.upload, ("PUT",), auth=True, openapi={
                 "summary": "Upload a file to the user's storage", "tags": ["core"],
-                "requestBody": raw,
+                "requestBody": raw, "parameters": [_STORAGE_PATH],
                 "responses": {"201": {"description": "Stored"},
                               **_responses(_400="Invalid path", _413="Too large")},
             }),
             RouteSpec("/api/v1/storage/{path:path}", self.download, ("GET",), auth=True,
                       openapi={
                 "summary": "Download a file from the user's storage", "tags": ["core"],
+                "parameters": [_STORAGE_PATH],
                 "responses": {"200": {"description": "File"},
                               **_responses(_400="Invalid path", _404="Not found")},
             }),

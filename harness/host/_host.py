@@ -75,6 +75,7 @@ class Host:
         )
         self._app = HostApp(self._state)
         self._stopped = False
+        self._loaded: list[str] = []  # load order; stop goes the other way
 
     # -- registration --------------------------------------------------------
     def add(
@@ -141,6 +142,7 @@ class Host:
                 self._fail(record, str(exc))
                 continue
             record.state = ExtensionState.ACTIVE
+            self._loaded.append(name)
             log.info("extension %r %s loaded", name, record.version, extra={"extension": name})
         state.rebuild()
 
@@ -157,7 +159,8 @@ class Host:
         if self._stopped:
             return
         self._stopped = True
-        for record in reversed(list(state.records.values())):
+        for name in reversed(self._loaded):
+            record = state.records[name]
             await stop_extension(state, record)
             if record.database is not None:
                 try:

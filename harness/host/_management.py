@@ -24,7 +24,7 @@ from harness.host._control import (
 from harness.host._core import BodyError, read_json
 from harness.host._faults import error_response
 from harness.host._registry import ExtensionRecord
-from harness.sdk import ConfigError, ExtensionError, RouteSpec, current_user
+from harness.sdk import NAME_PATTERN, ConfigError, ExtensionError, RouteSpec, current_user
 
 if TYPE_CHECKING:
     from harness.host._state import HostState
@@ -32,7 +32,12 @@ if TYPE_CHECKING:
 __all__ = ["ManagementAPI"]
 
 _BASE = "/api/v1/extensions"
-_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+_NAME = {
+    "name": "name",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": NAME_PATTERN.pattern},
+}
 
 
 def _ok(description: str) -> dict[str, Any]:
@@ -40,6 +45,11 @@ def _ok(description: str) -> dict[str, Any]:
         "200": {"description": description},
         "404": {"description": "No extension of that name"},
     }
+
+
+def _named(operation: dict[str, Any]) -> dict[str, Any]:
+    """An operation on ``/{name}``: the parameter documented with the name pattern."""
+    return {"parameters": [_NAME], **operation}
 
 
 class ManagementAPI:
@@ -55,33 +65,34 @@ class ManagementAPI:
             RouteSpec(_BASE, self.list_all, ("GET",), auth=True, openapi={
                 "summary": "List extensions", "tags": tags,
                 "responses": {"200": {"description": "Extensions"}}}),
-            RouteSpec(_BASE + "/{name}", self.details, ("GET",), auth=True, openapi={
-                "summary": "Extension details", "tags": tags, "responses": _ok("Details")}),
+            RouteSpec(_BASE + "/{name}", self.details, ("GET",), auth=True, openapi=_named({
+                "summary": "Extension details", "tags": tags, "responses": _ok("Details")})),
             RouteSpec(_BASE + "/{name}/enable", self.enable, ("POST",), roles=admin,
-                      auth=True, openapi={"summary": "Enable (admin)", "tags": tags,
-                                          "responses": {**_ok("Enabled"),
-                                                        "409": {"description": "Not loaded"}}}),
+                      auth=True, openapi=_named({
+                          "summary": "Enable (admin)", "tags": tags,
+                          "responses": {**_ok("Enabled"), "409": {"description": "Not loaded"}}})),
             RouteSpec(_BASE + "/{name}/disable", self.disable, ("POST",), roles=admin,
-                      auth=True, openapi={"summary": "Disable (admin)", "tags": tags,
-                                          "responses": {**_ok("Disabled"),
-                                                        "409": {"description": "Not loaded"}}}),
-            RouteSpec(_BASE + "/{name}/health", self.health, ("GET",), auth=True, openapi={
-                "summary": "Extension health", "tags": tags, "responses": _ok("Health")}),
-            RouteSpec(_BASE + "/{name}/metrics", self.metrics, ("GET",), auth=True, openapi={
+                      auth=True, openapi=_named({
+                          "summary": "Disable (admin)", "tags": tags,
+                          "responses": {**_ok("Disabled"), "409": {"description": "Not loaded"}}})),
+            RouteSpec(_BASE + "/{name}/health", self.health, ("GET",), auth=True, openapi=_named({
+                "summary": "Extension health", "tags": tags, "responses": _ok("Health")})),
+            RouteSpec(_BASE + "/{name}/metrics", self.metrics, ("GET",), auth=True, openapi=_named({
                 "summary": "Extension request metrics", "tags": tags,
-                "responses": _ok("Metrics")}),
+                "responses": _ok("Metrics")})),
             RouteSpec(_BASE + "/{name}/config", self.get_config, ("GET",), roles=admin,
-                      auth=True, openapi={"summary": "Configuration (admin)", "tags": tags,
-                                          "responses": _ok("Configuration")}),
+                      auth=True, openapi=_named({
+                          "summary": "Configuration (admin)", "tags": tags,
+                          "responses": _ok("Configuration")})),
             RouteSpec(_BASE + "/{name}/config", self.put_config, ("PUT",), roles=admin,
-                      auth=True, openapi={
+                      auth=True, openapi=_named({
                           "summary": "Hot-reload configuration (admin)", "tags": tags,
                           "requestBody": {"required": True, "content": {
                               "application/json": {"schema": {"type": "object"}}}},
                           "responses": {**_ok("Applied"),
                                         "400": {"description": "Bad JSON"},
                                         "409": {"description": "Not loaded"},
-                                        "422": {"description": "Invalid, old config kept"}}}),
+                                        "422": {"description": "Invalid, old config kept"}}})),
         )
 
     def _record(self, request: Request) -> ExtensionRecord:
