@@ -181,8 +181,17 @@ def gnupg_home() -> Iterator[Path]:
     remove_home(home)
 
 
+@pytest.fixture(scope="session")
+def _default_home() -> Iterator[Path]:
+    home = short_home("dbh")
+    yield home
+    remove_home(home)
+
+
 @pytest.fixture(autouse=True)
-def _no_signing_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The developer's own signing configuration must not leak into these tests."""
-    for name in ("DUFFLEBAG_SIGNING_KEY", "DUFFLEBAG_GNUPGHOME", "DUFFLEBAG_SIGNING_PASSPHRASE"):
+def _no_signing_environment(monkeypatch: pytest.MonkeyPatch, _default_home: Path) -> None:
+    """The developer's own signing configuration must not leak into these tests, and
+    nothing may fall back to the real default home."""
+    for name in ("DUFFLEBAG_SIGNING_KEY", "DUFFLEBAG_SIGNING_PASSPHRASE"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DUFFLEBAG_GNUPGHOME", str(_default_home))

@@ -185,3 +185,12 @@ def test_badge_shows_the_level_in_its_colour(statuses: dict[str, str], colour: s
     assert texts == ["dufflebag", report["level"]]
     fills = [r.get("fill") for r in svg.iter("{http://www.w3.org/2000/svg}rect")]
     assert fills[-1] == colour
+
+
+def test_html_tolerates_an_unknown_worker() -> None:
+    report: dict[str, Any] = dict(make_report(uid_separated=False))
+    report["environment"]["worker"].update(uid=None, peak_rss_mb=None, python=None,
+                                           note="no worker ran")
+    page = render_html(report)
+    assert "uid unknown, not uid-separated · no worker ran" in page
+    assert "uid None" not in page and "None MB" not in page
