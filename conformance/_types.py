@@ -76,7 +76,9 @@ class HostHandle(Protocol):
 class CheckContext(Protocol):
     """What the runner gives a check. Checks run in the parent process.
 
-    ``host()`` starts a fresh host in the worker (closed when the check ends).
+    ``host()`` starts a fresh host in the worker (closed when the check ends);
+    ``faults`` maps extension names to a fault the worker injects
+    (``handler_exception`` or ``initialize_exception``).
     ``probe()`` runs an in-process probe in the worker; using it marks the result
     ``self_reported``. ``figure()`` records a measured figure for the report.
     """
@@ -94,6 +96,7 @@ class CheckContext(Protocol):
         extensions: Sequence[str] | None = None,
         config: Mapping[str, Any] | None = None,
         options: Mapping[str, Any] | None = None,
+        faults: Mapping[str, str] | None = None,
     ) -> HostHandle: ...
     def probe(self, op: str, **args: Any) -> dict[str, Any]: ...
     def figure(self, key: str, value: Any) -> None: ...

@@ -30,7 +30,7 @@ def checks_cmd(as_json: bool) -> None:
     table = Table(title=f"Conformance catalog {catalog.version[:19]}…")
     for col in ("ID", "Severity", "Backends", "Requires", "Title"):
         table.add_column(col)
-    for r in rows:
-        table.add_row(r["id"], r["severity"], ",".join(r["backends"]), ",".join(r["requires"]),
-                      r["title"])
+    for spec in sorted(registry, key=lambda s: s.id):
+        table.add_row(spec.id, spec.severity.value, ",".join(spec.backends),
+                      ",".join(spec.requires), spec.title)
     Console().print(table)

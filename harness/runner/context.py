@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ import httpx
 
 from conformance import CheckFailed, CheckSkipped
 from harness.loader import Manifest
+from harness.runner.backends import Backends
 from harness.worker.client import WorkerClient, WorkerOpError
 
 #: Seeded users every host gets; the parent knows their tokens, the checks use them.
@@ -50,6 +51,7 @@ class RemoteHost:
     load_errors: Mapping[str, str]
     client: httpx.Client
     _worker: WorkerClient
+    _release: Callable[[], None] = lambda: None
     closed: bool = False
 
     def request(
@@ -65,8 +67,11 @@ class RemoteHost:
             return
         self.closed = True
         self.client.close()
-        if not self._worker.dead:
-            self._worker.call("host.stop", host_id=self.host_id, timeout=60)
+        try:
+            if not self._worker.dead:
+                self._worker.call("host.stop", host_id=self.host_id, timeout=60)
+        finally:
+            self._release()
 
 
 @dataclass
@@ -80,6 +85,7 @@ class RunContext:
     extension: str
     manifest: Manifest
     worker: WorkerClient
+    backends: Backends
     companion_names: Sequence[str] = ()
     figures: dict[str, Any] = field(default_factory=dict)
     self_reported: bool = False
@@ -94,9 +100,11 @@ class RunContext:
         options: Mapping[str, Any] | None = None,
         faults: Mapping[str, str] | None = None,
     ) -> RemoteHost:
-        if self.backend not in ("sqlite", "mock"):
-            raise CheckSkipped(f"backend {self.backend} is not available in this harness build")
+        reason = self.backends.unavailable().get(self.backend)
+        if reason:
+            raise CheckSkipped(reason)
         names = list(extensions) if extensions is not None else [self.extension]
+        database = self.backends.host_database(self.backend, names)
         tokens = {role: secrets.token_urlsafe(24) for role in SEED_ROLES}
         users = [
             {"id": uid, "username": f"{role}_user", "roles": list(roles), "token": tokens[role]}
@@ -104,11 +112,12 @@ class RunContext:
         ]
         try:
             started = self.worker.call(
-                "host.start", extensions=names, backend="sqlite", users=users,
+                "host.start", extensions=names, database=database, users=users,
                 config=dict(config or {}), options=dict(options or {}),
                 faults=dict(faults or {}),
             )
         except WorkerOpError as exc:
+            self.backends.release(database)
             _raise_import_failure(exc)
             raise HostStartError(f"host did not start: {exc.message}") from None
         base_url = f"http://127.0.0.1:{started['port']}"
@@ -116,7 +125,7 @@ class RunContext:
         remote = RemoteHost(
             host_id=str(started["host_id"]), base_url=base_url, tokens=tokens,
             load_errors=dict(started.get("load_errors") or {}), client=client,
-            _worker=self.worker,
+            _worker=self.worker, _release=lambda: self.backends.release(database),
         )
         self.hosts.append(remote)
         return remote

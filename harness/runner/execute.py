@@ -9,6 +9,7 @@ from typing import Any
 
 from conformance import CheckFailed, CheckResult, CheckSkipped, Severity, Status
 from harness.loader import Manifest
+from harness.runner.backends import Backends
 from harness.runner.context import HostStartError, RunContext
 from harness.runner.events import CheckFinished, CheckStarted, EventBus
 from harness.runner.plan import PlannedPair
@@ -39,7 +40,9 @@ class Executor:
         bus: EventBus,
         start_worker: Callable[[], WorkerClient],
         companions: Sequence[str],
+        backends: Backends,
     ) -> None:
+        self.backends = backends
         self.manifest = manifest
         self.profile = profile
         self.seed = seed
@@ -86,11 +89,10 @@ class Executor:
 
     def _run_one(self, planned: PlannedPair, done: dict[str, CheckResult]) -> CheckResult:
         spec = planned.spec
-        base = {"check": spec.id, "backend": planned.backend, "severity": spec.severity,
-                "title": spec.title}
         reason = planned.skip_reason or self._blocked(planned, done)
         if reason:
-            return CheckResult(status=Status.SKIPPED, reason=reason, **base)
+            return CheckResult(check=spec.id, backend=planned.backend, status=Status.SKIPPED,
+                               severity=spec.severity, title=spec.title, reason=reason)
         first = self._attempt(planned)
         if first.status is Status.FAIL and spec.severity is Severity.REQUIRED:
             second = self._attempt(planned)
@@ -110,7 +112,7 @@ class Executor:
             ctx = RunContext(
                 check_id=spec.id, backend=planned.backend, profile=self.profile,
                 seed=self.seed, extension=self.manifest.name, manifest=self.manifest,
-                worker=worker, companion_names=self.companions,
+                worker=worker, backends=self.backends, companion_names=self.companions,
             )
             spec.func(ctx)
         except CheckFailed as exc:

@@ -63,7 +63,7 @@ def inject(ext: Extension, kind: str) -> Extension:
         original_register = ext.register_routes
 
         def register_routes(router: Router) -> None:
-            original_register(_FaultyRouter(router))  # type: ignore[arg-type]
+            original_register(_FaultyRouter(router))
 
         ext.register_routes = register_routes  # type: ignore[method-assign]
     elif kind == "initialize_exception":

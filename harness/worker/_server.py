@@ -151,16 +151,17 @@ class WorkerServer:
         }
 
     def op_host_start(self, args: dict[str, Any]) -> dict[str, Any]:
-        from harness.db.sqlite import SqliteProvider
         from harness.host import Host, HostOptions, SeedUser
         from harness.sdk import Quotas
+        from harness.worker._databases import DatabaseArgsError, provider_from_args
 
         names: list[str] = list(args.get("extensions", []))
         for n in names:
             self.loaded(n)
-        backend = args.get("backend", "sqlite")
-        if backend != "sqlite":
-            raise OpError("UnsupportedBackend", f"backend {backend!r} is not available")
+        try:
+            provider = provider_from_args(args.get("database"))
+        except DatabaseArgsError as exc:
+            raise OpError("UnsupportedBackend", str(exc)) from None
         options = HostOptions(**dict(args.get("options") or {}))
         users = [
             SeedUser(
@@ -172,7 +173,7 @@ class WorkerServer:
             for u in args.get("users", [])
         ]
         storage = tempfile.TemporaryDirectory(prefix="dbh-storage-")
-        host = Host(options, database=SqliteProvider(), users=users,
+        host = Host(options, database=provider, users=users,
                     storage_root=Path(storage.name))
         instances = {n: self.extensions[n].cls() for n in names}
         apply_faults(instances, dict(args.get("faults") or {}))
