@@ -159,11 +159,16 @@ def _register_static(record: ExtensionRecord, router: ExtensionRouter) -> None:
     assets = record.extension.static_assets()
     if not assets:
         return
-    base = Path(inspect.getfile(type(record.extension))).parent
+    base = Path(inspect.getfile(type(record.extension))).parent.resolve()
     static: list[tuple[str, Path]] = []
     for sub, folder in assets.items():
         sub = str(sub).strip("/")
         directory = (base / folder).resolve()
+        if not directory.is_relative_to(base):
+            raise LoadFailure(
+                f"static asset folder {folder!r} for '/{sub}' is outside the extension's "
+                f"package ({base})"
+            )
         if not directory.is_dir():
             raise LoadFailure(f"static asset folder {folder!r} for '/{sub}' does not exist")
         router.get(f"/{sub}/{{path:path}}", _static_handler(directory), name=f"static:{sub}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -25,14 +26,21 @@ TOKENS = {
     "outsider": "tok-outsider-0005",
 }
 USERS = (
-    SeedUser(1, "admin", frozenset({"admin"}), TOKENS["admin"], password="admin-pass-1"),
+    SeedUser(1, "admin", frozenset({"admin"}), TOKENS["admin"]),
     SeedUser(2, "manager", frozenset({"manager"}), TOKENS["manager"]),
-    SeedUser(3, "user", frozenset({"user"}), TOKENS["user"], password="user-pass-1"),
+    SeedUser(3, "user", frozenset({"user"}), TOKENS["user"]),
     # deleted wins over every other role it still carries
-    SeedUser(4, "deleted", frozenset({"deleted", "admin", "user"}), TOKENS["deleted"],
-             password="deleted-pass-1"),
+    SeedUser(4, "deleted", frozenset({"deleted", "admin", "user"}), TOKENS["deleted"]),
     SeedUser(5, "outsider", frozenset(), TOKENS["outsider"]),
 )
+
+
+def with_password(username: str, password: str) -> tuple[SeedUser, ...]:
+    """USERS with a password for one of them (hashing costs ~35 ms, so only on demand)."""
+    return tuple(
+        dataclasses.replace(u, password=password) if u.username == username else u
+        for u in USERS
+    )
 
 
 def run(coro: Awaitable[T]) -> T:

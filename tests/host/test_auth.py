@@ -20,7 +20,7 @@ from harness.sdk import (
     current_user,
 )
 
-from ._helpers import TOKENS, auth, meta, run, serve
+from ._helpers import TOKENS, auth, meta, run, serve, with_password
 
 
 class Guarded(Extension):
@@ -165,8 +165,10 @@ def test_signup_login_me(tmp_path: Path) -> None:
 
 
 def test_deleted_user_cannot_log_in_or_reach_core_routes(tmp_path: Path) -> None:
+    users = with_password("deleted", "deleted-pass-1")
+
     async def body() -> None:
-        async with serve(tmp_path) as (_host, client):
+        async with serve(tmp_path, users=users) as (_host, client):
             r = await client.post(
                 "/api/v1/auth/login", json={"username": "deleted", "password": "deleted-pass-1"}
             )

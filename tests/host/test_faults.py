@@ -218,13 +218,13 @@ def test_concurrency_quota_answers_503(tmp_path: Path) -> None:
 
 def test_rate_quota_answers_429_then_recovers(tmp_path: Path) -> None:
     async def body() -> None:
-        added = (Gate(), {"quotas": Quotas(requests_per_second=2)})
+        added = (Gate(), {"quotas": Quotas(requests_per_second=5)})
         async with serve(tmp_path, added) as (_host, client):
-            statuses = [(await client.get("/ext/gate/quick")).status_code for _ in range(3)]
-            assert statuses == [200, 200, 429]
+            statuses = [(await client.get("/ext/gate/quick")).status_code for _ in range(6)]
+            assert statuses == [200] * 5 + [429]
             limited = await client.get("/ext/gate/quick")
             assert limited.headers["retry-after"] == "1"
-            await anyio.sleep(0.6)
+            await anyio.sleep(0.25)
             assert (await client.get("/ext/gate/quick")).status_code == 200
 
     run(body())

@@ -21,7 +21,7 @@ from harness.sdk import (
     current_user,
 )
 
-from ._helpers import Echo, auth, meta, run, serve
+from ._helpers import Echo, auth, meta, run, serve, with_password
 
 
 class Recorder(Extension):
@@ -277,9 +277,10 @@ class EveryHook(Extension):
 
 def test_every_hook_type_has_a_real_trigger_in_the_core(tmp_path: Path) -> None:
     ext = EveryHook()
+    users = with_password("admin", "admin-pass-1")
 
     async def body() -> None:
-        async with serve(tmp_path, ext) as (_host, client):
+        async with serve(tmp_path, ext, users=users) as (_host, client):
             r = await client.post("/api/v1/auth/signup",
                                   json={"username": "erin", "password": "erin-pass-1"})
             assert r.status_code == 201
