@@ -247,6 +247,7 @@ def verify(
     Codes: 0 ok · 10 bad or missing signature · 11 signer not in the keyring (or
     not the signer the report names) · 12 schema or report rules broken · 13
     artifact mismatch · 14 expired · 15 level below ``require_level`` · 2 usage.
+    ``now`` (default: the current time) is taken as UTC when naive.
     """
     report: dict[str, Any] | None = None
     try:
@@ -271,7 +272,8 @@ def verify(
                                           "but does not say so")
         if artifact is not None:
             _check_artifact(report, Path(artifact))
-        _check_current(report, now or datetime.now(UTC))
+        moment = now or datetime.now(UTC)
+        _check_current(report, moment if moment.tzinfo else moment.replace(tzinfo=UTC))
         _check_level(report, require_level)
     except _Reject as rejection:
         return VerifyOutcome(rejection.code, rejection.sentence, report)
