@@ -46,8 +46,8 @@ def _worker_section(record: RunRecord) -> dict[str, Any]:
     infos = record.workers
     return {
         "uid_separated": bool(infos) and all(i.uid_separated for i in infos),
-        "uid": infos[0].uid if infos else -1,
-        "python": infos[0].python if infos else "",
+        "uid": infos[0].uid if infos else None,
+        "python": infos[0].python if infos else None,
         "peak_rss_mb": max((i.peak_rss_mb for i in infos), default=0.0),
         "note": infos[0].separation_note if infos else "no worker ran",
         "restarts": list(record.worker_notes),
@@ -58,13 +58,14 @@ def assemble_report(
     record: RunRecord, *, fingerprint: str, development_key: bool
 ) -> dict[str, Any]:
     """The report dict, level computed over every required pair of the catalog."""
-    from reports import apply_waivers, compute_level, fill_unplanned, summary
+    from reports import apply_waivers, clean_result, compute_level, fill_unplanned, summary
 
     entries = record.catalog.entries
-    raw = [r.to_json() for r in sorted(record.results, key=lambda r: (r.check, r.backend))]
+    raw = [clean_result(r.to_json())
+           for r in sorted(record.results, key=lambda r: (r.check, r.backend))]
     waivers = apply_waivers(raw, [w.to_json() for w in record.manifest.waivers],
                             record.finished.date(), catalog_checks=entries)
-    results: list[Any] = fill_unplanned(raw, entries, "not selected (--only)")  # type: ignore[arg-type]
+    results = fill_unplanned(raw, entries, "not selected (--only)")  # type: ignore[arg-type]
     only = list(record.only) if record.only else None
     level = compute_level(results, entries, record.profile, only)
     m, d = record.manifest, record.digest
