@@ -65,9 +65,10 @@ class HookRunner:
             if not path_matches(bound.hook.paths, path) or not self._is_active(bound.extension):
                 continue
             try:
-                with anyio.fail_after(self._timeout_s):
-                    outcome = bound.hook.handler(ctx)
-                    if inspect.isawaitable(outcome):
+                outcome = bound.hook.handler(ctx)
+                if inspect.isawaitable(outcome):
+                    # a sync hook cannot be interrupted, so only async ones get a deadline
+                    with anyio.fail_after(self._timeout_s):
                         await outcome
             except Exception as exc:  # isolate: one bad hook must not break the request
                 reason = (

@@ -218,6 +218,9 @@ async def _load_steps(state: HostState, record: ExtensionRecord) -> None:
         raise LoadFailure(f"migrations failed: {_describe(exc)}") from exc
     try:
         check_schema(ext.config_schema)
+    except ConfigError as exc:
+        raise LoadFailure(exc.reason) from exc
+    try:
         config = validate_config(
             ext.config_schema, merge_defaults(ext.default_config, record.config_given or {})
         )

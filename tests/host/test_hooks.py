@@ -338,3 +338,25 @@ def test_authorization_hook_can_refuse_but_never_admit(tmp_path: Path) -> None:
                 assert r.status_code == status, token
 
     run(body())
+
+
+def test_async_hook_overrunning_its_deadline_is_cut_and_counted(tmp_path: Path) -> None:
+    import anyio
+
+    from harness.host import HostOptions
+
+    async def slow(ctx: HookContext) -> None:
+        await anyio.sleep(30)
+
+    ext = Recorder("slowhook", [Hook("slow", HookType.PRE_REQUEST, slow,
+                                     paths=("/ext/slowhook/*",))])
+
+    async def body() -> None:
+        options = HostOptions(hook_timeout_s=0.1)
+        async with serve(tmp_path, ext, options=options) as (_host, client):
+            r = await client.get("/ext/slowhook/headers")
+            assert r.status_code == 200
+            details = await client.get("/api/v1/extensions/slowhook", headers=auth("user"))
+            assert details.json()["failures"]["total"] == 1
+
+    run(body())
