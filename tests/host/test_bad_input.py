@@ -11,7 +11,7 @@ from harness.db.sqlite import SqliteProvider
 from harness.host import Host, HostOptions, SeedUser
 from harness.sdk import Extension, Hook, HookType, Middleware, Permission
 
-from ._helpers import Echo, meta, run, serve
+from ._helpers import Echo, run, serve
 
 
 class BadSchema(Echo):
