@@ -53,6 +53,8 @@ def probe_lifecycle(server: WorkerServer, args: dict[str, Any]) -> dict[str, Any
     timings: dict[str, float] = {}
     errors: dict[str, str] = {}
     out: dict[str, Any] = {"timings": timings, "errors": errors}
+    # ``errors`` keeps collecting during stop-again and restart; ``out["errors"]`` is
+    # replaced by a snapshot of the first cycle once the host has stopped.
     with tempfile.TemporaryDirectory(prefix="dbh-lc-") as storage:
         host = Host(HostOptions(), database=SqliteProvider(), users=[], storage_root=Path(storage))
         instance = spec.cls()
@@ -69,6 +71,7 @@ def probe_lifecycle(server: WorkerServer, args: dict[str, Any]) -> dict[str, Any
             health = await asyncio.wait_for(instance.health(), limit)
             out["health"] = getattr(getattr(health, "status", None), "value", str(health))
             await asyncio.wait_for(host.stop(), limit * 3)
+            out["errors"] = dict(errors)  # the first cycle only; what follows is judged apart
             t0 = time.perf_counter()
             try:
                 await asyncio.wait_for(_maybe_await(instance.stop()), limit)
