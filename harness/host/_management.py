@@ -143,6 +143,7 @@ class ManagementAPI:
                     }
                     for spec in routes
                 ],
+                "refused_routes": list(rec.router.refused) if rec.router is not None else [],
                 "middleware": [
                     {"name": m.name, "priority": m.priority, "paths": m.paths}
                     for m in rec.middleware

@@ -6,6 +6,7 @@ route table when the table is (re)built, so a refused route never reaches it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,17 +15,30 @@ from harness.sdk import Handler, RouteError, RouteSpec
 
 __all__ = ["HTTP_METHODS", "ExtensionRouter"]
 
+log = logging.getLogger("dufflebag.host.router")
+
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class ExtensionRouter:
-    """Collects one extension's routes under ``/ext/{name}``; refuses unsafe ones."""
+    """Collects one extension's routes under ``/ext/{name}``; refuses unsafe ones.
+
+    Every refusal is also remembered in :attr:`refused` (and logged), so an
+    extension that catches the :class:`RouteError` and carries on still shows
+    the attempt in the management API.
+    """
 
     def __init__(self, name: str) -> None:
         self._name = name
         self._prefix = f"/ext/{name}"
         self._routes: list[RouteSpec] = []
         self._taken: dict[tuple[str, str], RouteSpec] = {}
+        self._refused: list[dict[str, Any]] = []
+
+    @property
+    def refused(self) -> tuple[dict[str, Any], ...]:
+        """Refused registrations: ``{"path", "methods", "reason"}`` each."""
+        return tuple(dict(r) for r in self._refused)
 
     @property
     def prefix(self) -> str:
@@ -48,6 +62,26 @@ class ExtensionRouter:
         permission: str | None = None,
         name: str = "",
         openapi: Mapping[str, Any] | None = None,
+    ) -> RouteSpec:
+        try:
+            return self._add(path, handler, methods, auth, roles, permission, name, openapi)
+        except RouteError as exc:
+            shown = [str(m) for m in methods] if isinstance(methods, tuple | list) else [
+                str(methods)]
+            self._refused.append({"path": str(path), "methods": shown, "reason": str(exc)})
+            log.warning("%s", exc, extra={"extension": self._name})
+            raise
+
+    def _add(
+        self,
+        path: str,
+        handler: Handler,
+        methods: tuple[str, ...],
+        auth: bool,
+        roles: tuple[str, ...],
+        permission: str | None,
+        name: str,
+        openapi: Mapping[str, Any] | None,
     ) -> RouteSpec:
         where = f"extension {self._name!r}"
         check_route_path(path, where=where)

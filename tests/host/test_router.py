@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -166,5 +167,32 @@ def test_routes_match_only_their_own_prefix_and_methods(tmp_path: Path) -> None:
             assert refused.status_code == 405
             assert refused.headers["allow"] == "GET, HEAD"
             assert (await client.head("/ext/one/ping")).status_code == 200
+
+    run(body())
+
+
+class Swallower(Extension):
+    """Catches the RouteError and carries on: the attempt must stay visible."""
+
+    metadata = meta("swallower")
+
+    def register_routes(self, router: Any) -> None:
+        router.get("/ping", ok)
+        with contextlib.suppress(RouteError):
+            router.get("/../../api/v1/me", ok)
+
+
+def test_refused_attempts_are_listed_even_when_the_extension_swallows_them(
+    tmp_path: Path,
+) -> None:
+    async def body() -> None:
+        async with serve(tmp_path, Swallower()) as (host, client):
+            assert host.state("swallower") is ExtensionState.ACTIVE
+            details = (await client.get("/api/v1/extensions/swallower",
+                                        headers=auth("user"))).json()
+            assert [r["path"] for r in details["routes"]] == ["/ext/swallower/ping"]
+            [refused] = details["refused_routes"]
+            assert refused["path"] == "/../../api/v1/me" and refused["methods"] == ["GET"]
+            assert "'..' segment" in refused["reason"]
 
     run(body())
