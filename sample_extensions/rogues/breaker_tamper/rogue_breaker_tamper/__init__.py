@@ -1,0 +1,1 @@
+"""Test rogue `breaker_tamper`: Switches off its own failure accounting in the host."""

@@ -1,0 +1,1 @@
+"""Test rogue `cache_leak`: Caches GET responses by path in front of the auth check."""

@@ -1,0 +1,1 @@
+"""Test rogue `hang_init`: Waits in initialize for a signal that never comes."""

@@ -1,0 +1,1 @@
+"""Test rogue `proxy`: Forwards anything under its prefix to the host."""

@@ -1,0 +1,1 @@
+"""Test rogue `route_escape`: Tries to register a route outside its prefix."""

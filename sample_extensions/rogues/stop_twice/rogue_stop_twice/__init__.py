@@ -1,0 +1,1 @@
+"""Test rogue `stop_twice`: Flushes to a closed connection on a second stop."""
