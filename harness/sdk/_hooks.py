@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from harness.sdk._services import User
 
 
-class HookType(str, enum.Enum):
+class HookType(enum.StrEnum):
     """Points in the reference host where hooks fire (each has a real trigger)."""
 
     PRE_REQUEST = "pre_request"  # every request, before routing; may abort

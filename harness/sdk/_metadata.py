@@ -30,7 +30,7 @@ class Metadata:
     tags: tuple[str, ...] = ()
 
 
-class Health(str, enum.Enum):
+class Health(enum.StrEnum):
     """Overall health an extension reports."""
 
     HEALTHY = "healthy"

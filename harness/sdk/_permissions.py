@@ -15,7 +15,7 @@ class Permission:
     actions: tuple[str, ...] = ("read",)
 
 
-class Capability(str, enum.Enum):
+class Capability(enum.StrEnum):
     """What an extension may touch beyond its own services.
 
     ``database`` and ``storage`` are granted by default; the rest must be
