@@ -7,6 +7,7 @@ Check modules (one per area) register themselves on import; import
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 from conformance._registry import (
     REGISTRY,
@@ -34,25 +35,28 @@ from conformance._types import (
     parse_pairs,
 )
 
-#: Check modules, one per area, imported by :func:`load_checks`.
-AREA_MODULES = (
-    "conformance.lifecycle",
-    "conformance.routing",
-    "conformance.auth",
-    "conformance.faults",
-)
+#: Modules of this package that are not check modules.
+NOT_AREAS = frozenset({"catalog"})
+
+
+def area_modules() -> list[str]:
+    """Every public module of this package is an area module (one per area)."""
+    return sorted(
+        f"{__name__}.{m.name}" for m in pkgutil.iter_modules(__path__)
+        if not m.name.startswith("_") and m.name not in NOT_AREAS
+    )
 
 
 def load_checks() -> Registry:
     """Import every area module and return the global registry."""
-    for name in AREA_MODULES:
+    for name in area_modules():
         importlib.import_module(name)
     return REGISTRY
 
 
 __all__ = [
     "ADVISORY",
-    "AREA_MODULES",
+    "NOT_AREAS",
     "BACKENDS",
     "REGISTRY",
     "REQUIRED",
@@ -68,6 +72,7 @@ __all__ = [
     "RegistryError",
     "Severity",
     "Status",
+    "area_modules",
     "catalog_version",
     "check",
     "load_catalog",

@@ -101,7 +101,25 @@ def probe_describe(server: WorkerServer, args: dict[str, Any]) -> dict[str, Any]
     return server._describe(spec.cls)
 
 
-PROBES: dict[str, Callable[[WorkerServer, dict[str, Any]], dict[str, Any]]] = {
+Probe = Callable[["WorkerServer", dict[str, Any]], dict[str, Any]]
+
+PROBES: dict[str, Probe] = {
     "lifecycle": probe_lifecycle,
     "describe": probe_describe,
 }
+
+
+def _discover() -> None:
+    """Merge ``PROBES`` of every ``harness.worker._*_probes`` module (one per area)."""
+    import importlib
+    import pkgutil
+
+    import harness.worker as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name.startswith("_") and info.name.endswith("_probes"):
+            module = importlib.import_module(f"harness.worker.{info.name}")
+            PROBES.update(getattr(module, "PROBES", {}))
+
+
+_discover()
