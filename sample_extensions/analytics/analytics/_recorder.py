@@ -21,6 +21,13 @@ __all__ = ["BATCH_SIZE", "DRAIN_TIMEOUT_S", "Recorder"]
 BATCH_SIZE = 200
 DRAIN_TIMEOUT_S = 2.0
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 Writer = Callable[[Sequence[PageView]], Awaitable[None]]
 OnError = Callable[[BaseException], None]
 
@@ -34,6 +41,7 @@ class Recorder:
         self.maxsize = maxsize
         self._queue: asyncio.Queue[PageView] = asyncio.Queue(maxsize)
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.written = 0
         self.dropped = 0
         self.failed_batches = 0
@@ -50,7 +58,19 @@ class Recorder:
         return self._queue.qsize()
 
     def submit(self, view: PageView) -> bool:
-        """Queue ``view`` without waiting; ``False`` (and counted) when the queue is full."""
+        """Queue ``view`` without waiting; ``False`` (and counted) when the queue is full.
+
+        asyncio queues are not thread-safe: a view submitted from another thread
+        or event loop (an in-process client with a loop of its own) is handed to
+        the writer's loop instead of touching the queue directly.
+        """
+        loop = self._loop
+        if loop is not None and self.running and _running_loop() is not loop:
+            loop.call_soon_threadsafe(self._put, view)
+            return True
+        return self._put(view)
+
+    def _put(self, view: PageView) -> bool:
         try:
             self._queue.put_nowait(view)
         except asyncio.QueueFull:
@@ -66,7 +86,8 @@ class Recorder:
         old, self._queue = self._queue, asyncio.Queue(self.maxsize)
         while not old.empty():
             self._queue.put_nowait(old.get_nowait())
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="analytics-writer")
+        self._loop = asyncio.get_running_loop()
+        self._task = self._loop.create_task(self._run(), name="analytics-writer")
 
     async def flush(self, timeout_s: float = DRAIN_TIMEOUT_S) -> bool:
         """Wait until every queued view was handled; ``False`` if that took too long."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -92,3 +93,13 @@ def test_failed_writes_are_logged_and_reported_then_recovered(
         assert dufflebag_portal.call(ext.health).status is Health.HEALTHY
     finally:
         dufflebag_portal.call(ext.stop)
+
+
+def test_views_from_another_thread_reach_the_writer(
+    dufflebag_instance: Any, stored: Callable[[str], Any]
+) -> None:
+    sender = threading.Thread(target=dufflebag_instance.recorder.submit,
+                              args=(_view("/from-thread"),))
+    sender.start()
+    sender.join()
+    assert [r["path"] for r in stored("SELECT path FROM page_views")] == ["/from-thread"]
