@@ -57,3 +57,16 @@ def test_plugin_reports_an_extension_that_fails_to_load(tmp_path: Path) -> None:
                    path=ROOT / "sample_extensions" / "rogues" / "bad_host_range")
     assert done.returncode == 1, done.stdout[-2000:]
     assert "extension 'bad_host_range' did not load: host_api '>=2.0,<3'" in done.stdout
+
+
+def test_plugin_refuses_an_unknown_marker_argument(tmp_path: Path) -> None:
+    (tmp_path / "test_marked.py").write_text(
+        "import pytest\n\n"
+        "@pytest.mark.dufflebag(colour='blue')\n"
+        "def test_marked(dufflebag_host):\n    pass\n", encoding="utf-8"
+    )
+    done = _pytest("--rootdir", str(tmp_path), "--dufflebag-extension",
+                   "companion.extension:SmallExtension", "test_marked.py", cwd=tmp_path,
+                   path=ROOT / "sample_extensions" / "companions" / "companion")
+    assert done.returncode == 1, done.stdout[-2000:]
+    assert "@pytest.mark.dufflebag: unknown argument 'colour'" in done.stdout
