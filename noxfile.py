@@ -36,3 +36,28 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict over the harness's packages."""
     session.install(".[dev]")
     session.run("mypy")
+
+
+@nox.session
+def html(session: nox.Session) -> None:
+    """Render a real report and load it in headless Chromium (DOM dump + screenshot)."""
+    import shutil
+    import tempfile
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        session.error("chromium not found: apt-get install chromium")
+    session.install(".")
+    out = tempfile.mkdtemp(prefix="dbhtml")
+    session.run("dufflebag-cert", "certify", "sample_extensions/analytics", "--profile", "quick",
+                "--out", f"{out}/report", success_codes=[0, 1, 3])
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={out}/profile"]
+    page = f"file://{out}/report/report.html"
+    dom = session.run(chromium, *flags, "--dump-dom", page, silent=True, external=True)
+    if not dom or "analytics" not in str(dom) or "<table" not in str(dom):
+        session.error("the report did not render in Chromium")
+    session.run(chromium, *flags, "--window-size=1280,2000", f"--screenshot={out}/report.png",
+                page, external=True)
+    session.log(f"screenshot: {out}/report.png")

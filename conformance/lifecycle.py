@@ -83,7 +83,7 @@ def lifecycle_within_limits(ctx: CheckContext) -> None:
         raise CheckFailed(f"lifecycle calls raised: {out['errors']}", out)
     if out.get("health") != "healthy":
         raise CheckFailed(f"health() after start reported {out.get('health')!r}", out)
-    ctx.figure("lifecycle_s", {k: round(v, 4) for k, v in timings.items()})
+    ctx.figure("lifecycle_ms", {k: round(v * 1000, 3) for k, v in timings.items()})
 
 
 @check(id="LC-04", title="stop() is idempotent",
