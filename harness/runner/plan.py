@@ -49,12 +49,26 @@ def plan_pairs(
                 reason = unavailable_backends[backend]
             out.append(PlannedPair(spec, backend, reason))
     if shuffle_seed is not None:
-        rng = random.Random(shuffle_seed)
-        rng.shuffle(out)
-        # blockers still run first: a stable partition keeps verdicts independent of order
-        out.sort(key=lambda p: 0 if not p.spec.blocked_by and _is_blocker(p, out) else 1)
+        random.Random(shuffle_seed).shuffle(out)
+        # blockers still run before what they block: verdicts never depend on the order
+        depth = _blocker_depths(registry)
+        out.sort(key=lambda p: depth.get(p.spec.id, 0))
     return out
 
 
-def _is_blocker(pair: PlannedPair, plan: Sequence[PlannedPair]) -> bool:
-    return any(pair.spec.id in other.spec.blocked_by for other in plan)
+def _blocker_depths(registry: Registry) -> dict[str, int]:
+    """0 for checks nothing blocks, else 1 + the deepest of their blockers."""
+    specs = registry.as_dict()
+    depths: dict[str, int] = {}
+
+    def depth(check_id: str, seen: frozenset[str]) -> int:
+        if check_id in depths:
+            return depths[check_id]
+        blockers = [b for b in specs[check_id].blocked_by if b in specs and b not in seen]
+        value = 1 + max((depth(b, seen | {check_id}) for b in blockers), default=-1)
+        depths[check_id] = value
+        return value
+
+    for check_id in specs:
+        depth(check_id, frozenset())
+    return depths
