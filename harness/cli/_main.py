@@ -13,6 +13,7 @@ from harness import __version__
 from harness.cli._certify import certify_cmd
 from harness.cli._checks import checks_cmd
 from harness.cli._keys import keys_group
+from harness.cli._new import new_cmd
 from harness.cli._verify import verify_cmd
 
 EXIT_INTERNAL = 4
@@ -28,6 +29,7 @@ cli.add_command(certify_cmd)
 cli.add_command(verify_cmd)
 cli.add_command(checks_cmd)
 cli.add_command(keys_group)
+cli.add_command(new_cmd)
 
 
 def main(argv: list[str] | None = None) -> Any:
