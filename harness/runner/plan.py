@@ -50,9 +50,10 @@ def plan_pairs(
             out.append(PlannedPair(spec, backend, reason))
     if shuffle_seed is not None:
         random.Random(shuffle_seed).shuffle(out)
-        # blockers still run before what they block: verdicts never depend on the order
-        depth = _blocker_depths(registry)
-        out.sort(key=lambda p: depth.get(p.spec.id, 0))
+    # blockers run before what they block (a stable sort keeps ID or shuffled order
+    # within a depth), so verdicts never depend on the order
+    depth = _blocker_depths(registry)
+    out.sort(key=lambda p: depth.get(p.spec.id, 0))
     return out
 
 
