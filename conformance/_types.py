@@ -73,14 +73,63 @@ class HostHandle(Protocol):
     def close(self) -> None: ...
 
 
+class DatabaseView(Protocol):
+    """One database — a host's, or a scratch one — as a check sees it (interface 1, v0 addition).
+
+    Schemas are named as on the host: ``core`` (the host's tables) and
+    ``ext_{name}``. On PostgreSQL every read comes from the parent's own
+    admin connection and :meth:`attempt` runs in the parent as the
+    extension's own role: nothing the worker says decides, so the result is
+    not self-reported. On SQLite (in-memory, inside the worker) reads are
+    worker probes and mark the result ``self_reported``. :meth:`migrate` and
+    :meth:`endless` *drive* the worker; judge their effects with the reads.
+
+    ``structure`` → ``{"tables": {table: {column: description}},
+    "objects": {"index name": definition, ...}}``; ``digests`` →
+    ``{table: "rows:<n> <digest>"}``; both compare equal exactly when nothing changed.
+    """
+
+    backend: str
+    key: str
+
+    def structure(self, schema: str) -> dict[str, Any]: ...
+    def digests(self, schema: str) -> dict[str, str]: ...
+    def rows(self, schema: str, table: str) -> list[dict[str, Any]]: ...
+    def insert(self, schema: str, table: str, row: Mapping[str, Any]) -> None: ...
+    def attempt(self, extension: str, statements: Sequence[str]) -> list[dict[str, Any]]:
+        """Each statement as ``extension``: ``{sql, ok, denied, message}`` (writes rolled back
+        on PostgreSQL; use statements that change nothing even if allowed)."""
+        ...
+    def long_running(self, extension: str, seconds: float) -> list[dict[str, Any]]:
+        """The extension's statements still running after ``seconds`` (PostgreSQL), or its
+        pooled connections still checked out (SQLite, where ``seconds`` is not known)."""
+        ...
+    def migrate(self, extension: str, action: str, *, to_version: int = 0) -> dict[str, Any]:
+        """``up``, ``down`` (to ``to_version``), ``up_failing`` (the extension's migrations
+        plus one that fails at its third statement) or ``up_edited`` (newest one's text
+        changed), run by the worker through the extension's own database."""
+        ...
+    def endless(self, extension: str, *, wait_s: float) -> dict[str, Any]:
+        """A query that never ends, sent through the extension's own database service:
+        ``{error_type, message, elapsed_s, after}`` (``after`` is ``"ok"`` when the
+        service still answers)."""
+        ...
+
+
 class CheckContext(Protocol):
     """What the runner gives a check. Checks run in the parent process.
 
     ``host()`` starts a fresh host in the worker (closed when the check ends);
     ``faults`` maps extension names to a fault the worker injects
-    (``handler_exception`` or ``initialize_exception``).
+    (``handler_exception`` or ``initialize_exception``); ``database`` sets
+    options of the host's fresh database (``statement_timeout_s``).
     ``probe()`` runs an in-process probe in the worker; using it marks the result
     ``self_reported``. ``figure()`` records a measured figure for the report.
+    ``database(host)`` is the :class:`DatabaseView` of a running host's
+    database; ``scratch_database(extensions)`` is a fresh, empty database on
+    the pair's backend with schemas for ``extensions`` (default: the extension
+    under test), no host and no extension code running — migrations are
+    applied to it only through :meth:`DatabaseView.migrate`. Both end with the check.
     """
 
     check_id: str
@@ -97,10 +146,13 @@ class CheckContext(Protocol):
         config: Mapping[str, Any] | None = None,
         options: Mapping[str, Any] | None = None,
         faults: Mapping[str, str] | None = None,
+        database: Mapping[str, Any] | None = None,
     ) -> HostHandle: ...
     def probe(self, op: str, **args: Any) -> dict[str, Any]: ...
     def figure(self, key: str, value: Any) -> None: ...
     def companions(self, count: int) -> list[str]: ...
+    def database(self, host: HostHandle) -> DatabaseView: ...
+    def scratch_database(self, extensions: Sequence[str] | None = None) -> DatabaseView: ...
 
 
 CheckFunc = Callable[[CheckContext], None]

@@ -1,4 +1,12 @@
-"""PostgreSQL backend: one throw-away database per provider, one role per extension.
+"""PostgreSQL backend, in-process: one throw-away database per provider, one role per extension.
+
+This provider is for code that holds the admin credentials itself — the
+authors' pytest plugin and the harness's own tests. Certification splits the
+same work across the trust boundary instead: the parent provisions with
+:class:`harness.db.pg_provision.PgProvisioner` and the worker connects with
+:class:`harness.db.pg_grants.PgGrantedProvider`, never seeing an admin
+password. Both paths create databases and roles with the same statements
+(:mod:`harness.db._pg_setup`).
 
 The database itself does the isolating. The provider creates a database with
 a unique name, revokes everything ``PUBLIC`` had on it and on its ``public``
@@ -18,69 +26,23 @@ from __future__ import annotations
 
 import secrets
 import threading
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-import psycopg
-import sqlalchemy as sa
-from psycopg import sql
 from sqlalchemy.engine import Engine
 
-from harness.db._errors import StatementTimeout
-from harness.db._service import ErrorTranslator, IsolatedDatabase
-from harness.sdk import NAME_PATTERN, DatabaseAccessError
+from harness.db._pg_setup import (
+    PgAdmin,
+    create_database,
+    drop_database,
+    grant_schema_role,
+    new_password,
+    pg_engine,
+    translator,
+)
+from harness.db._service import IsolatedDatabase
+from harness.sdk import NAME_PATTERN
 
 __all__ = ["PgAdmin", "PostgresProvider", "describe_isolation"]
-
-
-class _ServerFacts(Protocol):
-    """What a provisioned server exposes (``harness.pg.PgServer`` has these)."""
-
-    @property
-    def host(self) -> str: ...
-    @property
-    def port(self) -> int: ...
-    @property
-    def user(self) -> str: ...
-    @property
-    def password(self) -> str: ...
-    @property
-    def dbname(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class PgAdmin:
-    """How to reach a PostgreSQL server as a role that may create databases and roles.
-
-    ``host`` is a host name or, for a unix socket, the socket's directory.
-    """
-
-    host: str
-    port: int
-    user: str
-    password: str = field(repr=False)
-    dbname: str = "postgres"
-
-    @classmethod
-    def of(cls, server: _ServerFacts) -> PgAdmin:
-        """The admin of a provisioned server (e.g. ``harness.pg.provision()``'s result).
-
-        Duck-typed, because ``harness.db`` does not import ``harness.pg``.
-        """
-        return cls(server.host, server.port, server.user, server.password, server.dbname)
-
-    def connect_args(self, **overrides: Any) -> dict[str, Any]:
-        """Keyword arguments for ``psycopg.connect`` (no URL: nothing to escape)."""
-        args: dict[str, Any] = {
-            "host": self.host,
-            "port": self.port,
-            "user": self.user,
-            "password": self.password,
-            "dbname": self.dbname,
-            "connect_timeout": 10,
-        }
-        args.update(overrides)
-        return args
 
 
 def describe_isolation() -> str:
@@ -101,7 +63,11 @@ def describe_isolation() -> str:
 
 
 class PostgresProvider:
-    """One throw-away PostgreSQL database for one host (``backend == "postgresql"``)."""
+    """One throw-away PostgreSQL database for one host (``backend == "postgresql"``).
+
+    The host's core engine connects as the admin role (this provider lives
+    in a trusted process); extensions connect as their own roles.
+    """
 
     def __init__(
         self,
@@ -122,13 +88,15 @@ class PostgresProvider:
         self._closed = False
         self._roles: list[str] = []
         self._extensions: dict[str, IsolatedDatabase] = {}
-        self._create_database()
+        create_database(admin, self._dbname)
         try:
+            with admin.connect(self._dbname) as conn:
+                conn.execute("CREATE SCHEMA core")
             self._core = self._engine(
                 core_pool_size, options="-c search_path=core", application_name="dufflebag-core"
             )
         except BaseException:
-            self._drop()
+            drop_database(admin, self._dbname, ())
             raise
 
     @property
@@ -164,14 +132,18 @@ class PostgresProvider:
             if existing is not None:
                 return existing
             role, schema = self.role_for(name), f"ext_{name}"
-            password = secrets.token_urlsafe(24)
-            self._create_role(role, schema, password, pool_size + 1)
+            password = new_password()
+            # One transaction: a failure leaves neither the role nor the schema behind.
+            with self._admin.connect(self._dbname) as conn, conn.transaction():
+                grant_schema_role(conn, dbname=self._dbname, role=role, schema=schema,
+                                  password=password, connection_limit=pool_size + 1,
+                                  statement_timeout_ms=self._timeout_ms)
             self._roles.append(role)
             engine = self._engine(
                 pool_size, user=role, password=password, application_name=f"dufflebag-{schema}"
             )
             db = IsolatedDatabase(
-                backend="postgresql", schema=schema, engine=engine, translate=_translator(schema)
+                backend="postgresql", schema=schema, engine=engine, translate=translator(schema)
             )
             self._extensions[name] = db
             return db
@@ -186,82 +158,20 @@ class PostgresProvider:
         for db in extensions:
             db.dispose()
         self._core.dispose()
-        self._drop()
-
-    # -- server side ---------------------------------------------------------
-
-    def _admin_connect(self, dbname: str | None = None) -> psycopg.Connection[Any]:
-        args = self._admin.connect_args(**({"dbname": dbname} if dbname else {}))
-        return psycopg.connect(autocommit=True, **args)
-
-    def _create_database(self) -> None:
-        db = sql.Identifier(self._dbname)
-        with self._admin_connect() as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(db))
-        try:
-            with self._admin_connect(self._dbname) as conn, conn.transaction():
-                conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(db))
-                conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
-                conn.execute("CREATE SCHEMA core")
-        except BaseException:
-            self._drop()
-            raise
-
-    def _create_role(self, role: str, schema: str, password: str, limit: int) -> None:
-        r, s, db = sql.Identifier(role), sql.Identifier(schema), sql.Identifier(self._dbname)
-        statements = [
-            sql.SQL(
-                "CREATE ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOCREATEDB NOCREATEROLE "
-                "NOINHERIT NOREPLICATION NOBYPASSRLS CONNECTION LIMIT {}"
-            ).format(r, sql.Literal(password), sql.Literal(limit)),
-            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(db, r),
-            sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(s, r),
-            sql.SQL("ALTER ROLE {} IN DATABASE {} SET search_path = {}").format(r, db, s),
-            sql.SQL("ALTER ROLE {} IN DATABASE {} SET statement_timeout = {}").format(
-                r, db, sql.Literal(f"{self._timeout_ms}ms")
-            ),
-        ]
-        # One transaction: a failure leaves neither the role nor the schema behind.
-        with self._admin_connect(self._dbname) as conn, conn.transaction():
-            for statement in statements:
-                conn.execute(statement)
+        drop_database(self._admin, self._dbname, self._roles)
+        self._roles.clear()
 
     def _engine(self, pool_size: int, **overrides: Any) -> Engine:
-        return sa.create_engine(
-            "postgresql+psycopg://",
-            connect_args=self._admin.connect_args(dbname=self._dbname, **overrides),
-            pool_size=pool_size,
-            max_overflow=0,
-            pool_timeout=self._pool_timeout,
-        )
-
-    def _drop(self) -> None:
-        with self._admin_connect() as conn:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                (self._dbname,),
-            )
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(self._dbname)))
-            for role in self._roles:
-                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
-        self._roles.clear()
+        args: dict[str, Any] = {
+            "host": self._admin.host,
+            "port": self._admin.port,
+            "user": self._admin.user,
+            "password": self._admin.password,
+            "dbname": self._dbname,
+        }
+        args.update(overrides)
+        return pg_engine(pool_size=pool_size, pool_timeout=self._pool_timeout, **args)
 
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError(f"this PostgreSQL provider ({self._dbname}) is closed")
-
-
-def _translator(schema: str) -> ErrorTranslator:
-    def translate(exc: BaseException) -> Exception | None:
-        if isinstance(exc, psycopg.errors.InsufficientPrivilege):
-            return DatabaseAccessError(f"{schema}: {_message(exc)}")
-        if isinstance(exc, psycopg.errors.QueryCanceled) and "statement timeout" in str(exc):
-            return StatementTimeout(f"{schema}: {_message(exc)}")
-        return None
-
-    return translate
-
-
-def _message(exc: BaseException) -> str:
-    return " ".join(str(exc).split())

@@ -32,6 +32,7 @@ import re
 import secrets
 import sqlite3
 import threading
+import time
 from functools import cache
 from typing import Any
 
@@ -40,6 +41,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection, QueuePool
 
+from harness.db._errors import StatementTimeout
 from harness.db._service import ErrorTranslator, IsolatedDatabase
 from harness.db._sqlite_authorizer import authorize, is_denial
 from harness.sdk import NAME_PATTERN, DatabaseAccessError
@@ -47,6 +49,8 @@ from harness.sdk import NAME_PATTERN, DatabaseAccessError
 __all__ = ["SqliteProvider", "describe_isolation"]
 
 _CORE = "core"
+#: SQLite virtual-machine instructions between two looks at the statement's deadline.
+_PROGRESS_STEPS = 1000
 _MISSING_DB = re.compile(r"^(?:no such table: (\w+)\.|unknown database (\w+)$)")
 
 
@@ -68,7 +72,10 @@ def describe_isolation() -> str:
         "which is why names carry a random token and are not revealed to the extension. "
         "Temporary objects (`temp`) are per connection and allowed. At most 10 databases "
         "attach per connection: past 9 other extensions, a reference to a later one fails "
-        "as 'no such table', which is also reported as DatabaseAccessError."
+        "as 'no such table', which is also reported as DatabaseAccessError. With a "
+        "statement timeout, a statement still running past it is interrupted (a progress "
+        "handler; reported as StatementTimeout); the extension could remove the handler "
+        "from its own raw connection."
     )
 
 
@@ -76,8 +83,16 @@ class SqliteProvider:
     """One in-memory SQLite database set for one host (``backend == "sqlite"``)."""
 
     def __init__(
-        self, *, busy_timeout: float = 5.0, pool_timeout: float = 10.0, core_pool_size: int = 5
+        self,
+        *,
+        busy_timeout: float = 5.0,
+        pool_timeout: float = 10.0,
+        core_pool_size: int = 5,
+        statement_timeout: float | None = None,
     ) -> None:
+        if statement_timeout is not None and statement_timeout <= 0:
+            raise ValueError("statement_timeout must be positive (seconds) or None")
+        self._statement_timeout = statement_timeout
         self._token = secrets.token_hex(8)
         self._busy_timeout = busy_timeout
         self._pool_timeout = pool_timeout
@@ -92,6 +107,10 @@ class SqliteProvider:
     @property
     def backend(self) -> str:
         return "sqlite"
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def core_engine(self) -> Engine:
         """The host's engine: ``core`` as ``main``, extensions attached as ``ext_{name}``.
@@ -176,6 +195,8 @@ class SqliteProvider:
         def on_connect(dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
             record.info["attached"] = set()
             self._attach_missing(dbapi_conn, record, key, confined)
+            if self._statement_timeout is not None:
+                _limit_statements(dbapi_conn, self._statement_timeout)
             if confined:
                 dbapi_conn.set_authorizer(authorize)
 
@@ -217,9 +238,17 @@ class SqliteProvider:
             attached.add(k)
 
     def _translator(self, own_schema: str) -> ErrorTranslator:
+        limit = self._statement_timeout
+
         def translate(exc: BaseException) -> Exception | None:
             if is_denial(exc):
                 return DatabaseAccessError(f"{own_schema}: {exc}")
+            if limit is not None and isinstance(exc, sqlite3.OperationalError) \
+                    and str(exc) == "interrupted":
+                return StatementTimeout(
+                    f"{own_schema}: statement timeout: interrupted after running longer "
+                    f"than {limit:g} s"
+                )
             match = _MISSING_DB.match(str(exc)) if isinstance(exc, sqlite3.Error) else None
             if match:
                 target = match.group(1) or match.group(2)
@@ -236,6 +265,26 @@ class SqliteProvider:
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("this SQLite provider is closed")
+
+
+def _limit_statements(conn: sqlite3.Connection, seconds: float) -> None:
+    """Interrupt any statement of ``conn`` still running ``seconds`` after it started.
+
+    SQLite has no statement timeout of its own: the trace callback marks
+    when each statement starts, the progress handler (every
+    :data:`_PROGRESS_STEPS` instructions) aborts it once the deadline passed,
+    which fails it with "interrupted" and rolls its transaction back.
+    """
+    deadline = [0.0]
+
+    def started(_statement: str) -> None:
+        deadline[0] = time.monotonic() + seconds
+
+    def progress() -> int:
+        return 1 if deadline[0] and time.monotonic() > deadline[0] else 0
+
+    conn.set_trace_callback(started)
+    conn.set_progress_handler(progress, _PROGRESS_STEPS)
 
 
 @cache

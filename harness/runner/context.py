@@ -3,6 +3,14 @@
 A check talks to hosts the worker runs, over loopback HTTP, and judges what it
 sees here in the parent. Anything only the worker can see comes through
 :meth:`RunContext.probe` and marks the result self-reported.
+
+Databases: :meth:`RunContext.database` and :meth:`RunContext.scratch_database`
+give checks a :class:`conformance.DatabaseView`. On PostgreSQL it reads over
+the parent's admin connection (:class:`_InspectedView`), so those results are
+judged from outside; on SQLite the database lives in the worker's memory and
+every read is a probe (:class:`_ProbedView`), which marks the result
+self-reported. Either way the worker is only *driven* (migrations, a query
+that never ends) through the same probes.
 """
 
 from __future__ import annotations
@@ -15,7 +23,8 @@ from typing import Any
 
 import httpx
 
-from conformance import CheckFailed, CheckSkipped
+from conformance import CheckFailed, CheckSkipped, HostHandle
+from harness.db.pg_inspect import PgInspector
 from harness.loader import Manifest
 from harness.runner.backends import Backends
 from harness.worker.client import WorkerClient, WorkerOpError
@@ -53,6 +62,8 @@ class RemoteHost:
     _worker: WorkerClient
     _release: Callable[[], None] = lambda: None
     closed: bool = False
+    #: The ``database`` argument the host was started with (its ``key`` names it).
+    database: Mapping[str, Any] = field(default_factory=dict)
 
     def request(
         self, method: str, path: str, *, as_role: str | None = None, **kwargs: Any
@@ -90,6 +101,7 @@ class RunContext:
     figures: dict[str, Any] = field(default_factory=dict)
     self_reported: bool = False
     hosts: list[RemoteHost] = field(default_factory=list)
+    scratch: list[dict[str, Any]] = field(default_factory=list)
     http_timeout_s: float = 20.0
 
     def host(
@@ -99,12 +111,10 @@ class RunContext:
         config: Mapping[str, Any] | None = None,
         options: Mapping[str, Any] | None = None,
         faults: Mapping[str, str] | None = None,
+        database: Mapping[str, Any] | None = None,
     ) -> RemoteHost:
-        reason = self.backends.unavailable().get(self.backend)
-        if reason:
-            raise CheckSkipped(reason)
         names = list(extensions) if extensions is not None else [self.extension]
-        database = self.backends.host_database(self.backend, names)
+        database = self._new_database(names, database)
         tokens = {role: secrets.token_urlsafe(24) for role in SEED_ROLES}
         users = [
             {"id": uid, "username": f"{role}_user", "roles": list(roles), "token": tokens[role]}
@@ -126,9 +136,58 @@ class RunContext:
             host_id=str(started["host_id"]), base_url=base_url, tokens=tokens,
             load_errors=dict(started.get("load_errors") or {}), client=client,
             _worker=self.worker, _release=lambda: self.backends.release(database),
+            database=database,
         )
         self.hosts.append(remote)
         return remote
+
+    def _new_database(self, names: Sequence[str],
+                      options: Mapping[str, Any] | None) -> dict[str, Any]:
+        reason = self.backends.unavailable().get(self.backend)
+        if reason:
+            raise CheckSkipped(reason)
+        opts = dict(options or {})
+        unknown = sorted(set(opts) - {"statement_timeout_s"})
+        if unknown:
+            raise ValueError(f"database options: unknown {', '.join(unknown)}")
+        return self.backends.host_database(
+            self.backend, names, pool_sizes={self.extension: self.manifest.quotas.db_connections},
+            statement_timeout_s=opts.get("statement_timeout_s"),
+        )
+
+    def database(self, host: HostHandle) -> _InspectedView | _ProbedView:
+        """The database of ``host`` (started by this context) as a check sees it."""
+        spec = getattr(host, "database", None)
+        if not isinstance(host, RemoteHost) or host not in self.hosts or not spec:
+            raise ValueError("database(): pass a host this check started with ctx.host()")
+        return self._view(dict(spec))
+
+    def scratch_database(self, extensions: Sequence[str] | None = None
+                         ) -> _InspectedView | _ProbedView:
+        """A fresh database with schemas for ``extensions`` and nothing applied."""
+        names = list(extensions) if extensions is not None else [self.extension]
+        spec = self._new_database(names, None)
+        try:
+            self._drive("db.open", spec=spec)
+        except BaseException:
+            self.backends.release(spec)
+            raise
+        self.scratch.append(spec)
+        return self._view(spec)
+
+    def _view(self, spec: dict[str, Any]) -> _InspectedView | _ProbedView:
+        if spec.get("backend") == "postgresql":
+            return _InspectedView(self.backends.inspector(spec), self._drive)
+        return _ProbedView(str(spec["key"]), str(spec.get("backend", "sqlite")),
+                           self.probe, self._drive)
+
+    def _drive(self, op: str, **args: Any) -> dict[str, Any]:
+        """A worker probe that only *causes* effects; not self-reported by itself."""
+        try:
+            return self.worker.call("probe", op=op, **args)
+        except WorkerOpError as exc:
+            _raise_import_failure(exc)
+            raise
 
     def probe(self, op: str, **args: Any) -> dict[str, Any]:
         self.self_reported = True
@@ -153,3 +212,93 @@ class RunContext:
             with contextlib.suppress(Exception):
                 remote.close()
         self.hosts.clear()
+        for spec in self.scratch:
+            with contextlib.suppress(Exception):
+                if not self.worker.dead:
+                    self.worker.call("probe", op="db.close", database=spec["key"], timeout=60)
+            with contextlib.suppress(Exception):
+                self.backends.release(spec)
+        self.scratch.clear()
+
+
+Drive = Callable[..., dict[str, Any]]
+
+
+class _DrivenOps:
+    """What every view asks the worker to *do* (judged by reads afterwards)."""
+
+    key: str
+    _drive: Drive
+
+    def migrate(self, extension: str, action: str, *, to_version: int = 0) -> dict[str, Any]:
+        return self._drive("db.migrate", database=self.key, extension=extension,
+                           action=action, to_version=to_version)
+
+    def endless(self, extension: str, *, wait_s: float) -> dict[str, Any]:
+        return self._drive("db.endless", database=self.key, extension=extension, wait_s=wait_s,
+                           timeout=wait_s + 60)
+
+
+class _InspectedView(_DrivenOps):
+    """PostgreSQL: reads and role attempts from the parent (not self-reported)."""
+
+    backend = "postgresql"
+
+    def __init__(self, inspector: PgInspector, drive: Drive) -> None:
+        self._inspector = inspector
+        self._drive = drive
+        self.key = inspector.key
+
+    def structure(self, schema: str) -> dict[str, Any]:
+        return self._inspector.structure(schema)
+
+    def digests(self, schema: str) -> dict[str, str]:
+        return self._inspector.digests(schema)
+
+    def rows(self, schema: str, table: str) -> list[dict[str, Any]]:
+        return self._inspector.rows(schema, table)
+
+    def insert(self, schema: str, table: str, row: Mapping[str, Any]) -> None:
+        self._inspector.insert(schema, table, row)
+
+    def attempt(self, extension: str, statements: Sequence[str]) -> list[dict[str, Any]]:
+        return self._inspector.attempt(extension, statements)
+
+    def long_running(self, extension: str, seconds: float) -> list[dict[str, Any]]:
+        return self._inspector.long_running(extension, seconds)
+
+
+class _ProbedView(_DrivenOps):
+    """SQLite: every read is a worker probe (self-reported)."""
+
+    def __init__(self, key: str, backend: str, probe: Drive, drive: Drive) -> None:
+        self.key = key
+        self.backend = backend
+        self._probe = probe
+        self._drive = drive
+
+    def structure(self, schema: str) -> dict[str, Any]:
+        return self._probe("db.structure", database=self.key, schema=schema)
+
+    def digests(self, schema: str) -> dict[str, str]:
+        found: dict[str, str] = self._probe("db.digests", database=self.key,
+                                            schema=schema)["digests"]
+        return found
+
+    def rows(self, schema: str, table: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self._probe("db.rows", database=self.key, schema=schema,
+                                                  table=table)["rows"]
+        return found
+
+    def insert(self, schema: str, table: str, row: Mapping[str, Any]) -> None:
+        self._probe("db.insert", database=self.key, schema=schema, table=table, row=dict(row))
+
+    def attempt(self, extension: str, statements: Sequence[str]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self._probe(
+            "db.attempt", database=self.key, extension=extension,
+            statements=list(statements))["attempts"]
+        return found
+
+    def long_running(self, extension: str, seconds: float) -> list[dict[str, Any]]:
+        busy = int(self._probe("db.busy", database=self.key, extension=extension)["checked_out"])
+        return [{"checked_out": busy}] if busy else []

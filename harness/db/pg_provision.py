@@ -1,0 +1,136 @@
+"""The parent's side of the PostgreSQL backend: databases and roles per host.
+
+The certifying parent holds the admin credentials of the run's server; per
+host it creates a throw-away database with a ``core`` login (owning schema
+``core``) and one login per extension (owning ``ext_{name}``), and hands the
+worker only those logins (:class:`~harness.db.pg_grants.PgGrants`). It keeps
+the admin connection to judge the database from outside
+(:class:`~harness.db.pg_inspect.PgInspector`) and drops everything when the
+host is released, or at :meth:`PgProvisioner.close` whatever is still there.
+
+Roles are cluster-wide, so every name carries the database's random token:
+parallel runs and parallel hosts on one server never collide.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Mapping
+
+from harness.db._pg_setup import (
+    PgAdmin,
+    create_database,
+    drop_database,
+    grant_schema_role,
+    new_password,
+)
+from harness.db.pg_grants import PgGrants, RoleGrant
+from harness.sdk import NAME_PATTERN
+
+__all__ = ["CORE_CONNECTIONS", "DATABASE_PREFIX", "MAX_POOL", "PgProvisioner"]
+
+DATABASE_PREFIX = "dufflebag_"
+#: The host's core login: users and tokens are read once into memory, so few sessions.
+CORE_CONNECTIONS = 5
+#: Upper bound of one extension's pool (its ``db_connections`` quota is capped here),
+#: so 10 extensions x 2 hosts alive at once stay well inside ``max_connections``.
+MAX_POOL = 10
+
+
+class PgProvisioner:
+    """Creates and drops per-host databases on one server (thread-safe)."""
+
+    def __init__(self, admin: PgAdmin, *, statement_timeout_s: float = 5.0) -> None:
+        if statement_timeout_s <= 0:
+            raise ValueError("statement_timeout_s must be positive (seconds)")
+        self._admin = admin
+        self._timeout_s = statement_timeout_s
+        self._lock = threading.Lock()
+        self._live: dict[str, PgGrants] = {}
+        self._closed = False
+
+    @property
+    def admin(self) -> PgAdmin:
+        return self._admin
+
+    def create(
+        self,
+        extensions: Mapping[str, int],
+        *,
+        statement_timeout_s: float | None = None,
+    ) -> PgGrants:
+        """A fresh database for one host: ``extensions`` maps each name to its pool size.
+
+        Pool sizes are capped at :data:`MAX_POOL`; each role's connection
+        limit is its pool size plus one. Nothing is left behind on failure.
+        """
+        timeout = self._timeout_s if statement_timeout_s is None else statement_timeout_s
+        if timeout <= 0:
+            raise ValueError("statement_timeout_s must be positive (seconds)")
+        for name, size in extensions.items():
+            if not isinstance(name, str) or not NAME_PATTERN.match(name):
+                raise ValueError(f"extension name {name!r} must match {NAME_PATTERN.pattern}")
+            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+                raise ValueError(f"pool size of extension {name!r} must be an integer >= 1")
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this PostgreSQL provisioner is closed")
+        token = secrets.token_hex(4)
+        dbname = f"{DATABASE_PREFIX}{token}"
+        core = RoleGrant(f"core_{token}", new_password(), "core", CORE_CONNECTIONS)
+        grants = PgGrants(
+            host=self._admin.host, port=self._admin.port, dbname=dbname, core=core,
+            extensions={
+                name: RoleGrant(f"ext_{name}_{token}", new_password(), f"ext_{name}",
+                                min(size, MAX_POOL))
+                for name, size in extensions.items()
+            },
+            statement_timeout_s=float(timeout),
+        )
+        create_database(self._admin, dbname)
+        try:
+            timeout_ms = max(1, round(timeout * 1000))
+            with self._admin.connect(dbname) as conn, conn.transaction():
+                for grant in (core, *grants.extensions.values()):
+                    grant_schema_role(conn, dbname=dbname, role=grant.user, schema=grant.schema,
+                                      password=grant.password,
+                                      connection_limit=grant.connections + 1,
+                                      statement_timeout_ms=timeout_ms)
+        except BaseException:
+            drop_database(self._admin, dbname, ())
+            raise
+        with self._lock:
+            self._live[dbname] = grants
+        return grants
+
+    def grants(self, key: str) -> PgGrants:
+        """The grants of a live database (KeyError once dropped)."""
+        with self._lock:
+            return self._live[key]
+
+    def live(self) -> list[str]:
+        """Databases created and not yet dropped."""
+        with self._lock:
+            return sorted(self._live)
+
+    def drop(self, key: str) -> None:
+        """Drop the database ``key`` and its roles; idempotent."""
+        with self._lock:
+            grants = self._live.pop(key, None)
+        if grants is not None:
+            drop_database(self._admin, grants.dbname, grants.roles())
+
+    def close(self) -> None:
+        """Drop every database still live; later ``create`` calls are refused."""
+        with self._lock:
+            self._closed = True
+            keys = list(self._live)
+        errors: list[BaseException] = []
+        for key in keys:
+            try:
+                self.drop(key)
+            except Exception as exc:  # keep dropping the others, then report
+                errors.append(exc)
+        if errors:
+            raise errors[0]
