@@ -131,22 +131,24 @@ def database_isolated(ctx: CheckContext) -> None:
     host = ctx.host(extensions=[ctx.extension, other])
     require_loaded(host, ctx.extension)
     db = ctx.database(host)
-    canary = f"canary{secrets.token_hex(8)}"
+    user, item = f"canary{secrets.token_hex(8)}", f"canary{secrets.token_hex(8)}"
     db.insert("core", "host_users", {"id": 900_000 + secrets.randbelow(99_999),
-                                     "username": f"{canary}_user",
-                                     "email": f"{canary}@example.invalid",
+                                     "username": user, "email": f"{user}@example.invalid",
                                      "password_hash": None, "roles": "user"})
-    db.insert(_schema(other), "items", {"id": secrets.token_hex(16),
-                                        "value": json.dumps(f"{canary}_item")})
+    db.insert(_schema(other), "items", {"id": secrets.token_hex(16), "value": json.dumps(item)})
     watched = ("core", _schema(other))
     before = {s: db.digests(s) for s in watched}
     responses = _exercise(host, ctx.extension)
     after = {s: db.digests(s) for s in watched}
     problems: list[str] = []
-    leaks = [r["request"] for r in responses if canary in r["body"]]
+    leaks = [{"request": r["request"], "found": where}
+             for r in responses
+             for secret, where in ((user, "core.host_users"), (item, f"{_schema(other)}.items"))
+             if secret in r["body"]]
     if leaks:
-        problems.append(f"data planted in core/{_schema(other)} appeared in the answer to "
-                        f"{', '.join(leaks[:3])}")
+        problems.append(f"a row planted in {leaks[0]['found']} appeared in the answer to "
+                        f"{leaks[0]['request']}"
+                        + (f" (and {len(leaks) - 1} more)" if len(leaks) > 1 else ""))
     changed = [f"{s}.{t}" for s in watched
                for t in sorted(before[s].keys() | after[s].keys())
                if before[s].get(t) != after[s].get(t)]

@@ -62,15 +62,26 @@ class IsolatedDatabase:
     async def fetch_all(
         self, sql: str, params: Mapping[str, Any] | None = None
     ) -> list[dict[str, Any]]:
-        """Run one statement in its own transaction; return its rows as dicts."""
-        return await anyio.to_thread.run_sync(self._fetch_all, sql, dict(params or {}))
+        """Run one statement in its own transaction; return its rows as dicts.
+
+        Cancelling the caller (the host's request timeout) does not wait for
+        the statement: it keeps its thread and connection until it ends or
+        the statement timeout stops it, while the request is answered at once.
+        """
+        return await anyio.to_thread.run_sync(
+            self._fetch_all, sql, dict(params or {}), abandon_on_cancel=True
+        )
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
         """Run one statement in its own transaction; return the rows it affected.
 
-        Statements that affect no rows (DDL) return 0 on both backends.
+        Statements that affect no rows (DDL) return 0 on both backends. A
+        cancelled caller does not wait (see :meth:`fetch_all`): the statement
+        may still commit after the request was answered.
         """
-        return await anyio.to_thread.run_sync(self._execute, sql, dict(params or {}))
+        return await anyio.to_thread.run_sync(
+            self._execute, sql, dict(params or {}), abandon_on_cancel=True
+        )
 
     def migrate(self, migrations: Sequence[Migration]) -> list[int]:
         with self._translated():

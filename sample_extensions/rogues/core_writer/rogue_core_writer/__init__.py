@@ -1,0 +1,3 @@
+"""Test rogue `core_writer`: Promotes users to admin by updating the host's user table through an
+engine found with gc.
+"""

@@ -1,0 +1,1 @@
+"""Test rogue `drifting_seed`: A migration that embeds the time it was imported in its SQL."""

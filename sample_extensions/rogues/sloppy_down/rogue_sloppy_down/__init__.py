@@ -1,0 +1,1 @@
+"""Test rogue `sloppy_down`: A down migration that drops the index but forgets the table."""
