@@ -1,0 +1,203 @@
+"""FZ, the driver: schemathesis against a host in the worker, over loopback, from the parent.
+
+The host's own OpenAPI document is fetched over HTTP and cut down to the
+extension's operations (``/ext/{name}/...``); schemathesis' engine (examples,
+coverage and fuzzing phases; no stateful phase, no example database, no cache)
+then calls each operation with the bearer token of a seeded user the route
+admits. Which schemathesis checks run is the caller's choice; this module only
+collects what happened: cases, failures (with a curl line) and the status codes
+seen per operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+__all__ = [
+    "FuzzFailure",
+    "FuzzRun",
+    "Operation",
+    "author_documents_success",
+    "documented",
+    "extension_document",
+    "operations",
+    "role_for",
+    "run_fuzz",
+]
+
+#: Seeded roles tried for a protected route, most privileged first.
+ROLE_ORDER = ("admin", "manager", "user")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One documented operation of the extension, as the host's document lists it."""
+
+    method: str
+    path: str
+    operation_id: str
+    role: str | None
+    responses: Mapping[str, Any]
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class FuzzFailure:
+    """A failed schemathesis check on one generated request."""
+
+    operation: str
+    check: str
+    title: str
+    message: str
+    status: int | None
+    curl: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"operation": self.operation, "check": self.check, "title": self.title,
+                "message": self.message[:400], "status": self.status, "curl": self.curl[:600]}
+
+
+@dataclass
+class FuzzRun:
+    """What one engine run did: per operation the statuses seen, and every failure."""
+
+    cases: int = 0
+    failures: list[FuzzFailure] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    statuses: dict[str, set[int]] = field(default_factory=dict)
+
+
+def extension_document(base_url: str, name: str, *, timeout: float = 20.0) -> dict[str, Any]:
+    """The host's OpenAPI document with only the paths under ``/ext/{name}/``."""
+    r = httpx.get(f"{base_url}/openapi.json", timeout=timeout)
+    r.raise_for_status()
+    doc: dict[str, Any] = r.json()
+    prefix = f"/ext/{name}/"
+    doc["paths"] = {p: item for p, item in (doc.get("paths") or {}).items()
+                    if p.startswith(prefix)}
+    return doc
+
+
+def role_for(op: Mapping[str, Any]) -> str | None:
+    """The seeded role to call a protected operation as (``None``: public route).
+
+    Routes naming roles get the most privileged core role among them; routes that
+    only need a login get ``user``, or ``admin`` when a permission is required
+    (admin holds every defined permission). Routes admitting only roles the
+    extension defines get ``admin`` too: the host answers 403, which is documented.
+    """
+    if not op.get("x-dufflebag-auth"):
+        return None
+    roles = [str(r) for r in op.get("x-dufflebag-roles") or []]
+    if roles:
+        return next((r for r in ROLE_ORDER if r in roles), "admin")
+    return "admin" if op.get("x-dufflebag-permission") else "user"
+
+
+_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+def operations(doc: Mapping[str, Any]) -> list[Operation]:
+    out = []
+    for path, item in sorted((doc.get("paths") or {}).items()):
+        for method, op in item.items():
+            if method in _METHODS and isinstance(op, Mapping):
+                out.append(Operation(method.upper(), path, str(op.get("operationId", "")),
+                                     role_for(op), dict(op.get("responses") or {})))
+    return out
+
+
+def _config(
+    base_url: str, ops: Sequence[Operation], tokens: Mapping[str, str], *, checks: Sequence[str],
+    max_examples: int, seed: int, request_timeout: float,
+) -> Any:
+    import schemathesis
+
+    per_op = [
+        {"include-operation-id": op.operation_id,
+         "headers": {"Authorization": f"Bearer {tokens[op.role]}"}}
+        for op in ops if op.role is not None and op.operation_id
+    ]
+    return schemathesis.Config.from_dict({
+        "seed": seed,
+        "base-url": base_url,
+        "request-timeout": request_timeout,
+        "cache": {"enabled": False},
+        "generation": {"max-examples": max_examples, "database": "none"},
+        "phases": {"stateful": {"enabled": False}},
+        "checks": {"enabled": False, **{name: {"enabled": True} for name in checks}},
+        "operations": per_op,
+    })
+
+
+def run_fuzz(
+    base_url: str, doc: Mapping[str, Any], tokens: Mapping[str, str], *, checks: Sequence[str],
+    max_examples: int, seed: int, request_timeout: float = 30.0,
+) -> FuzzRun:
+    """Run the engine on ``doc`` against ``base_url`` with the named schemathesis checks."""
+    import schemathesis
+    from schemathesis.engine import events, from_schema
+
+    ops = operations(doc)
+    config = _config(base_url, ops, tokens, checks=checks, max_examples=max_examples,
+                     seed=seed, request_timeout=request_timeout)
+    schema = schemathesis.openapi.from_dict(dict(doc), config=config)
+    out = FuzzRun(statuses={op.label: set() for op in ops})
+    for event in from_schema(schema).execute():
+        if isinstance(event, events.ScenarioFinished):
+            _collect(event, out)
+        elif isinstance(event, events.NonFatalError):
+            out.errors.append(f"{event.label}: {_error_text(event)}")
+        elif isinstance(event, events.FatalError):
+            raise RuntimeError(f"schemathesis stopped: {event.exception}")
+    return out
+
+
+def _error_text(event: Any) -> str:
+    info = getattr(event, "info", None)
+    title = getattr(info, "title", "") or type(getattr(event, "value", None)).__name__
+    message = getattr(info, "message", "") or str(getattr(event, "value", ""))
+    return f"{title}: {message}"[:500]
+
+
+def _collect(event: Any, out: FuzzRun) -> None:
+    recorder = event.recorder
+    out.cases += len(recorder.cases)
+    seen = out.statuses.setdefault(str(event.label), set())
+    for interaction in recorder.interactions.values():
+        if interaction.response is not None:
+            seen.add(int(interaction.response.status_code))
+    for case_id, nodes in recorder.checks.items():
+        for node in nodes:
+            if node.failure_info is None:
+                continue
+            failure = node.failure_info.failure
+            interaction = recorder.interactions.get(failure.case_id or case_id)
+            response = getattr(interaction, "response", None)
+            out.failures.append(FuzzFailure(
+                operation=str(event.label), check=str(node.name), title=str(failure.title),
+                message=str(failure.message), curl=str(node.failure_info.code_sample),
+                status=int(response.status_code) if response is not None else None,
+            ))
+
+
+def documented(op: Operation, status: int) -> bool:
+    """Whether ``status`` is one of the operation's documented responses (or ranges)."""
+    keys = {str(k).upper() for k in op.responses}
+    return "DEFAULT" in keys or str(status) in keys or f"{str(status)[0]}XX" in keys
+
+
+def author_documents_success(op: Operation) -> bool:
+    """Whether the author documented success answers (the host's bare ``200: OK`` aside)."""
+    success = {str(k): v for k, v in op.responses.items() if str(k).upper().startswith("2")}
+    if not success:
+        return False
+    return success != {"200": {"description": "OK"}}
+

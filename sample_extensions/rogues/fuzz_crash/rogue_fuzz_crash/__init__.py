@@ -1,0 +1,1 @@
+"""Test rogue `fuzz_crash`: lists notes page by page; trusts its query parameters."""

@@ -1,0 +1,1 @@
+"""Test rogue `schema_drift`: bookmark statistics that drifted from their schema."""
