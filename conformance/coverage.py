@@ -1,0 +1,122 @@
+"""CV — the extension's own tests: they run, they pass, they cover its code.
+
+The harness builds the invocation (``coverage.run_tests`` probe in the worker):
+the tests named by ``[tests].paths`` run under coverage.py with branches, with
+the harness's own rcfile and pytest configuration, measuring the packages of
+``[tests].source``. The author's ``.coveragerc``, ``[tool.coverage]`` and
+``.coverage`` files play no part. The parent copies the run's data out of the
+worker and computes the figure itself; the run executes extension code, so
+both checks are self-reported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from conformance._coverage_measure import (
+    FetchedRun,
+    extension_root,
+    fetch_run,
+    lowest_files,
+    measure,
+    parse_junit,
+    source_files,
+    worker_ext_dir,
+)
+from conformance._registry import check
+from conformance._types import REQUIRED, CheckContext, CheckFailed
+
+#: The floor on coverage.py's branch-aware total (the platform's success criterion SC-COV).
+#: The checks cite REQ-9.3 (behaviour kept within a major version, which an own test
+#: suite is how an author holds): report schema v0 admits only REQ-x.y citations.
+REQUIRES = ("REQ-9.3",)
+MIN_PERCENT = 80.0
+#: Longest test run the harness waits for (seconds).
+SUITE_TIMEOUT_S = 300.0
+
+
+@dataclass(frozen=True)
+class Suite:
+    run: FetchedRun
+    root: Path
+    scratch: Path
+
+
+@contextlib.contextmanager
+def _suite(ctx: CheckContext) -> Iterator[Suite]:
+    """Run the tests in the worker and copy their results to a scratch folder of ours."""
+    ext_dir = worker_ext_dir(ctx)
+    root = extension_root(ext_dir, ctx.extension)
+    tests = ctx.manifest.tests
+    raw = ctx.probe("coverage.run_tests", root=str(root), paths=list(tests.paths),
+                    source=list(tests.source), timeout_s=SUITE_TIMEOUT_S,
+                    timeout=SUITE_TIMEOUT_S + 60)
+    scratch = Path(tempfile.mkdtemp(prefix="dbh-cv-"))
+    try:
+        try:
+            fetched = fetch_run(raw, ext_dir.parent, scratch)
+        finally:
+            work = Path(str(raw.get("workdir", "")))
+            if work.is_absolute() and work.resolve().is_relative_to(ext_dir.parent.resolve()):
+                shutil.rmtree(work, ignore_errors=True)
+        yield Suite(fetched, root, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run_evidence(run: FetchedRun) -> dict[str, object]:
+    return {"exit_code": run.exit_code, "duration_s": run.duration_s,
+            "output_tail": run.output_tail[-1500:]}
+
+
+@check(id="CV-01", title="The extension's own tests run and pass",
+       requires=REQUIRES, severity=REQUIRED)
+def own_tests_pass(ctx: CheckContext) -> None:
+    """Ship tests under `[tests].paths` (pytest, `test_*.py`) that pass when the harness
+    runs them: `python -I`, no plugin autoload, the harness's pytest plugin loaded."""
+    with _suite(ctx) as suite:
+        run = suite.run
+        counts = parse_junit(run.junit)
+        ctx.figure("tests", {**(counts.to_json() if counts else {}),
+                             "exit_code": run.exit_code, "duration_s": run.duration_s})
+        evidence = _run_evidence(run)
+        if run.timed_out:
+            raise CheckFailed(f"the tests did not finish within {SUITE_TIMEOUT_S:.0f} s",
+                              evidence)
+        if run.exit_code == 5 or (counts is not None and counts.ran == 0):
+            raise CheckFailed(
+                f"no test ran: pytest collected nothing under {list(ctx.manifest.tests.paths)} "
+                "(test files are named test_*.py, test functions test_*)", evidence)
+        if counts is None:
+            raise CheckFailed(f"pytest produced no test results (exit code {run.exit_code})",
+                              evidence)
+        if counts.failures or counts.errors or run.exit_code != 0:
+            raise CheckFailed(
+                f"{counts.failures} test(s) failed and {counts.errors} errored of {counts.total} "
+                f"(pytest exit code {run.exit_code})", {**evidence, "tests": counts.to_json()})
+
+
+@check(id="CV-02", title="The extension's own tests cover at least 80 % of its code, "
+                         "branches included",
+       requires=REQUIRES, severity=REQUIRED, blocked_by=("LC-01", "LC-03", "CV-01"))
+def own_tests_cover(ctx: CheckContext) -> None:
+    """Test every module of `[tests].source`, error paths and both sides of branches;
+    coverage is measured by the harness with its own settings (your `.coveragerc`,
+    `[tool.coverage]` and `omit` lists are ignored)."""
+    sources = source_files(extension_root(worker_ext_dir(ctx), ctx.extension),
+                           ctx.manifest.tests.source)
+    with _suite(ctx) as suite:
+        figures = measure(suite.run.data_files, sources, suite.root, suite.scratch)
+        summary = figures.to_json()
+        ctx.figure("coverage", summary)
+        if figures.percent < MIN_PERCENT:
+            raise CheckFailed(
+                f"the tests cover {figures.percent:.1f} % of {list(ctx.manifest.tests.source)} "
+                f"(lines and branches), below {MIN_PERCENT:.0f} %",
+                {"coverage": summary, "least_covered": lowest_files(figures),
+                 "data_files": len(suite.run.data_files)})

@@ -1,0 +1,1 @@
+"""Test rogue `inflated_coverage`: invoice totals with inflated coverage."""

@@ -1,0 +1,1 @@
+"""Test rogue `no_tests`: a unit converter whose tests are never collected."""

@@ -1,0 +1,1 @@
+"""Test rogue `stale_tests`: greets users; its tests expect the old wording."""

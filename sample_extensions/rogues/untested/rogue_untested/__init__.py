@@ -1,0 +1,1 @@
+"""Test rogue `untested`: polls and votes, barely tested."""
