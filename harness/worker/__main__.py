@@ -15,6 +15,9 @@ def main(argv: list[str] | None = None) -> int:
     ns = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from harness.worker._monitor import install
+
+    install()  # audit hooks before any extension import: a detector of capability use
     from harness.worker._server import WorkerServer
 
     code = WorkerServer().serve(ns.cmd_fd, ns.reply_fd)

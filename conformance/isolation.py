@@ -1,0 +1,151 @@
+"""IS (runtime, storage, config) — an extension stays inside what it was given.
+
+IS-01..09 (database isolation) live in ``database.py``. Here: what the
+extension touches at runtime compared with what it declared (observed by the
+worker's capability monitor: a detector, not a sandbox), whether its storage
+paths can leave its storage root, and whether it sees anyone's configuration
+but its own.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+from urllib.parse import quote
+
+from conformance._probing import details, raw_request, require_loaded, routes
+from conformance._registry import check
+from conformance._security_capabilities import undeclared
+from conformance._security_exercise import admitted_role, exercise, host_id
+from conformance._types import REQUIRED, CheckContext, CheckFailed, HostHandle
+
+#: Query parameter names a download-style route commonly takes a path in.
+PATH_PARAMS = ("path", "file", "filename", "name", "key")
+
+
+def monitor_usage(ctx: CheckContext) -> tuple[dict[str, Any], list[str]]:
+    """Exercise the extension in a fresh host inside a monitor window; return the report.
+
+    The host is closed before the report, so ``stop()`` is inside the window too.
+    """
+    began = ctx.probe("monitor.begin")
+    if not began.get("installed"):
+        raise RuntimeError("the worker has no capability monitor installed")
+    host = ctx.host()
+    require_loaded(host, ctx.extension)
+    done = exercise(host, ctx.extension)
+    host.close()
+    report = ctx.probe("monitor.report", extension=ctx.extension)
+    if not report.get("installed"):
+        raise RuntimeError("the worker's capability monitor went away")
+    return report, done.summary(20)
+
+
+@check(id="IS-10", title="No undeclared file, network, subprocess or native use at runtime",
+       requires=("REQ-1.3", "REQ-10.2"), severity=REQUIRED,
+       fix="Declare what the extension needs in extension.toml [capabilities] (network "
+           "host:port patterns, filesystem path prefixes, subprocess = true), or stop using "
+           "it; keep files in the storage service. ctypes cannot be declared. This is "
+           "observed by audit hooks during the requests the harness made (a detector, not "
+           "a sandbox): code that only runs on other paths is not seen.")
+def runtime_use_declared(ctx: CheckContext) -> None:
+    """Used ⊆ declared, at import time and while serving every route, hook and lifecycle."""
+    report, requests = monitor_usage(ctx)
+    records = [*report.get("load", []), *report.get("window_events", [])]
+    ctx.figure("capabilities_observed", sorted({f"{r['kind']}:{r['target']}"[:120]
+                                                for r in records})[:50])
+    bad = undeclared(records, ctx.extension, ctx.manifest.capabilities)
+    if bad:
+        raise CheckFailed(
+            f"{len(bad)} undeclared capability use(s): {bad[0]['reason']} (at {bad[0]['where']})",
+            {"undeclared": bad[:30], "dropped_records": report.get("dropped", 0),
+             "requests": requests, "observed": "during the harness's requests only"},
+        )
+
+
+def _fill(template: str, payload: str) -> str:
+    """``template`` with every path parameter replaced by ``payload``."""
+    out, rest = [], template
+    while "{" in rest:
+        head, _, tail = rest.partition("{")
+        param, _, rest = tail.partition("}")
+        whole_path = param.endswith(":path")
+        out.append(head + (quote(payload, safe="/" if whole_path else "")))
+    return "".join(out) + rest
+
+
+def _http_leaks(host: HostHandle, name: str, planted: dict[str, Any]) -> list[dict[str, Any]]:
+    """Send the planted paths through every GET route (path and query parameters)."""
+    leaks = []
+    markers = [str(m) for m in planted["markers"]]
+    for route in routes(details(host, name), name):
+        role = admitted_role(route)
+        if role == "" or "GET" not in route["methods"]:
+            continue
+        headers = {"Authorization": f"Bearer {host.tokens[role]}"} if role else {}
+        for payload in planted["payloads"]:
+            base = _fill(route["full_path"], payload)
+            query = "&".join(f"{p}={quote(payload, safe='')}" for p in PATH_PARAMS)
+            for path in {base, f"{base}?{query}"}:
+                status, body = raw_request(host.base_url, path, headers)
+                if any(m in body for m in markers):
+                    leaks.append({"request": f"GET {path}", "status": status,
+                                  "payload": payload})
+    return leaks
+
+
+@check(id="IS-11", title="Storage paths cannot leave the extension's storage root",
+       requires=("REQ-1.3",), severity=REQUIRED,
+       fix="Keep files in the storage service the host hands you and pass it the paths "
+           "you get: don't join paths yourself (os.path.join, unquoting, open()) and don't "
+           "follow symlinks; '..', absolute paths, encoded dots and NUL must be refused.")
+def storage_confined(ctx: CheckContext) -> None:
+    """Traversal ('..', absolute, symlink, URL-encoded, NUL) is refused by every storage
+    the extension holds and by its routes."""
+    host = ctx.host()
+    require_loaded(host, ctx.extension)
+    hid = host_id(host)
+    planted = ctx.probe("storage.plant", host_id=hid, extension=ctx.extension)
+    try:
+        leaks = _http_leaks(host, ctx.extension, planted)
+    finally:
+        attacked = ctx.probe("storage.attack", host_id=hid, extension=ctx.extension,
+                             token=planted["token"])
+    escapes = [r for r in attacked["results"] if r["outcome"] == "escaped"]
+    ctx.figure("storage_objects_probed", attacked["objects"])
+    if escapes or leaks:
+        first = (f"{escapes[0]['object']}.{escapes[0]['op']}({escapes[0]['payload']!r})"
+                 if escapes else leaks[0]["request"])
+        raise CheckFailed(
+            f"{len(escapes) + len(leaks)} storage path(s) left the storage root (e.g. {first})",
+            {"escapes": escapes[:20], "http_leaks": leaks[:10], "objects": attacked["objects"]},
+        )
+
+
+@check(id="IS-12", title="The extension sees only its own configuration section",
+       requires=("REQ-7.1", "REQ-1.3"), severity=REQUIRED,
+       fix="Read configuration only through services.config (or apply_config); never "
+           "look for other extensions' settings in host objects, the garbage collector or "
+           "module globals, and never echo them in responses.")
+def config_confined(ctx: CheckContext) -> None:
+    """A neighbour's configuration (with a canary value) never reaches this extension."""
+    [other] = ctx.companions(1)
+    canary = "dbh-canary-" + secrets.token_hex(8)
+    host = ctx.host(extensions=[ctx.extension, other],
+                    config={other: {"dbh_canary": canary}})
+    require_loaded(host, ctx.extension)
+    if other in host.load_errors:
+        raise RuntimeError(f"companion {other} did not load: {host.load_errors[other]}")
+    view = ctx.probe("config.view", host_id=host_id(host), extension=ctx.extension)
+    problems: list[str] = []
+    if canary in json.dumps(view):
+        problems.append("the extension's config service shows the neighbour's section")
+    done = exercise(host, ctx.extension)
+    echoed = [r for r, body in zip(done.requests, done.bodies, strict=False) if canary in body]
+    if echoed:
+        problems.append(f"{len(echoed)} response(s) carried the neighbour's configuration "
+                        f"(e.g. {echoed[0]['method']} {echoed[0]['path']})")
+    if problems:
+        raise CheckFailed("; ".join(problems), {"problems": problems, "responses": echoed[:10],
+                                                "view_keys": sorted(view.get("section", {}))})
