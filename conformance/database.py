@@ -47,7 +47,7 @@ def _exercise(host: HostHandle, name: str) -> list[dict[str, Any]]:
             if method not in _METHODS:
                 continue
             path = concrete(route["full_path"])
-            body = {} if method in ("POST", "PUT", "PATCH") else None
+            body: dict[str, Any] | None = {} if method in ("POST", "PUT", "PATCH") else None
             r = host.request(method, path, as_role="admin", json=body)
             seen.append({"request": f"{method} {path}", "status": r.status_code,
                          "body": r.text[:_BODY_CHARS]})
