@@ -1,5 +1,8 @@
 """The parent's side of the PostgreSQL backend: databases and roles per host.
 
+This is the one module of :mod:`harness.db` the certifying parent imports: it
+holds admin SQL only and never runs a host or extension code.
+
 The certifying parent holds the admin credentials of the run's server; per
 host it creates a throw-away database with a ``core`` login (owning schema
 ``core``) and one login per extension (owning ``ext_{name}``), and hands the
@@ -26,9 +29,10 @@ from harness.db._pg_setup import (
     new_password,
 )
 from harness.db.pg_grants import PgGrants, RoleGrant
+from harness.db.pg_inspect import PgInspector
 from harness.sdk import NAME_PATTERN
 
-__all__ = ["CORE_CONNECTIONS", "DATABASE_PREFIX", "MAX_POOL", "PgProvisioner"]
+__all__ = ["CORE_CONNECTIONS", "DATABASE_PREFIX", "MAX_POOL", "PgAdmin", "PgProvisioner"]
 
 DATABASE_PREFIX = "dufflebag_"
 #: The host's core login: users and tokens are read once into memory, so few sessions.
@@ -108,6 +112,10 @@ class PgProvisioner:
         """The grants of a live database (KeyError once dropped)."""
         with self._lock:
             return self._live[key]
+
+    def inspector(self, key: str) -> PgInspector:
+        """The admin's view of the live database ``key`` (KeyError once dropped)."""
+        return PgInspector(self._admin, self.grants(key))
 
     def live(self) -> list[str]:
         """Databases created and not yet dropped."""

@@ -21,14 +21,18 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
-from harness.db.pg_inspect import PgInspector
-from harness.db.pg_provision import PgProvisioner
-from harness.db.postgres import PgAdmin
+from harness.db.pg_provision import PgAdmin, PgProvisioner
 from harness.pg import PgServer, PostgresUnavailable, last_errors, postgres_required, provision
 
-__all__ = ["DEFAULT_POOL", "STATEMENT_TIMEOUT_S", "BackendUnavailable", "Backends"]
+__all__ = [
+    "DEFAULT_POOL",
+    "STATEMENT_TIMEOUT_S",
+    "BackendUnavailable",
+    "Backends",
+    "DatabaseInspector",
+]
 
 #: Statement timeout of every extension's (and the host's) database sessions.
 STATEMENT_TIMEOUT_S = 5.0
@@ -36,6 +40,19 @@ STATEMENT_TIMEOUT_S = 5.0
 DEFAULT_POOL = 5
 #: The report names providers as the schema knows them.
 _PROVIDER_NAMES = {"ephemeral": "local", "dsn": "dsn", "testcontainers": "testcontainers"}
+
+
+class DatabaseInspector(Protocol):
+    """The parent's admin view of one PostgreSQL host database (``harness.db.pg_inspect``)."""
+
+    @property
+    def key(self) -> str: ...
+    def structure(self, schema: str) -> dict[str, Any]: ...
+    def digests(self, schema: str) -> dict[str, str]: ...
+    def rows(self, schema: str, table: str) -> list[dict[str, Any]]: ...
+    def insert(self, schema: str, table: str, row: Mapping[str, Any]) -> None: ...
+    def attempt(self, extension: str, statements: Sequence[str]) -> list[dict[str, Any]]: ...
+    def long_running(self, extension: str, seconds: float) -> list[dict[str, Any]]: ...
 
 
 class BackendUnavailable(Exception):
@@ -139,12 +156,12 @@ class Backends:
         if database.get("backend") == "postgresql" and self._provisioner is not None:
             self._provisioner.drop(str(database["key"]))
 
-    def inspector(self, database: Mapping[str, Any]) -> PgInspector:
+    def inspector(self, database: Mapping[str, Any]) -> DatabaseInspector:
         """The parent's admin view of a PostgreSQL host database (KeyError once released)."""
         provisioner = self._provisioner
         if provisioner is None or database.get("backend") != "postgresql":
             raise KeyError("only PostgreSQL databases are inspected from the parent")
-        return PgInspector(provisioner.admin, provisioner.grants(str(database["key"])))
+        return provisioner.inspector(str(database["key"]))
 
     def live_databases(self) -> list[str]:
         """PostgreSQL databases created and not yet released (for tests and clean-up)."""

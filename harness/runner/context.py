@@ -24,9 +24,8 @@ from typing import Any
 import httpx
 
 from conformance import CheckFailed, CheckSkipped, HostHandle
-from harness.db.pg_inspect import PgInspector
 from harness.loader import Manifest
-from harness.runner.backends import Backends
+from harness.runner.backends import Backends, DatabaseInspector
 from harness.worker.client import WorkerClient, WorkerOpError
 
 #: Seeded users every host gets; the parent knows their tokens, the checks use them.
@@ -244,7 +243,7 @@ class _InspectedView(_DrivenOps):
 
     backend = "postgresql"
 
-    def __init__(self, inspector: PgInspector, drive: Drive) -> None:
+    def __init__(self, inspector: DatabaseInspector, drive: Drive) -> None:
         self._inspector = inspector
         self._drive = drive
         self.key = inspector.key
