@@ -16,10 +16,10 @@ from typing import Any
 
 import httpx
 
-from conformance._probing import MGMT, concrete, details, routes
-from conformance._types import HostHandle
+from conformance._probing import MGMT, concrete, details, require_loaded, routes
+from conformance._types import CheckContext, HostHandle
 
-__all__ = ["Exercise", "admitted_role", "callable_routes", "exercise", "host_id"]
+__all__ = ["Exercise", "admitted_role", "callable_routes", "exercise", "host_id", "monitor_usage"]
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _CORE = ("admin", "manager", "user")
@@ -128,3 +128,21 @@ def exercise(host: HostHandle, name: str) -> Exercise:
     for method, path, role in targets[:3]:  # once more after the re-enable
         _send(host, out, method, path, role)
     return out
+
+
+def monitor_usage(ctx: CheckContext) -> tuple[dict[str, Any], list[str]]:
+    """Exercise the extension in a fresh host inside a monitor window; return the report.
+
+    The host is closed before the report, so ``stop()`` is inside the window too.
+    """
+    began = ctx.probe("monitor.begin")
+    if not began.get("installed"):
+        raise RuntimeError("the worker has no capability monitor installed")
+    host = ctx.host()
+    require_loaded(host, ctx.extension)
+    done = exercise(host, ctx.extension)
+    host.close()
+    report = ctx.probe("monitor.report", extension=ctx.extension)
+    if not report.get("installed"):
+        raise RuntimeError("the worker's capability monitor went away")
+    return report, done.summary(20)

@@ -17,29 +17,11 @@ from urllib.parse import quote
 from conformance._probing import details, raw_request, require_loaded, routes
 from conformance._registry import check
 from conformance._security_capabilities import undeclared
-from conformance._security_exercise import admitted_role, exercise, host_id
+from conformance._security_exercise import admitted_role, exercise, host_id, monitor_usage
 from conformance._types import REQUIRED, CheckContext, CheckFailed, HostHandle
 
 #: Query parameter names a download-style route commonly takes a path in.
 PATH_PARAMS = ("path", "file", "filename", "name", "key")
-
-
-def monitor_usage(ctx: CheckContext) -> tuple[dict[str, Any], list[str]]:
-    """Exercise the extension in a fresh host inside a monitor window; return the report.
-
-    The host is closed before the report, so ``stop()`` is inside the window too.
-    """
-    began = ctx.probe("monitor.begin")
-    if not began.get("installed"):
-        raise RuntimeError("the worker has no capability monitor installed")
-    host = ctx.host()
-    require_loaded(host, ctx.extension)
-    done = exercise(host, ctx.extension)
-    host.close()
-    report = ctx.probe("monitor.report", extension=ctx.extension)
-    if not report.get("installed"):
-        raise RuntimeError("the worker's capability monitor went away")
-    return report, done.summary(20)
 
 
 @check(id="IS-10", title="No undeclared file, network, subprocess or native use at runtime",

@@ -1,0 +1,201 @@
+"""PE — permissions and quotas: the host's limits hold for everything the extension serves.
+
+The quotas are the extension's own declarations (``[quotas]``); a declared 0
+means unlimited, which is a declaration, not a violation. What these checks
+catch is an extension that defeats the host's enforcement: answering from a
+``pre_request`` hook or from middleware on unregistered paths (never reaching
+the per-route guard), finishing work in background tasks after the response,
+or shielding its handlers from the host's timeout. Concurrency and timeouts
+need slow handlers, so the worker wraps the extension's handlers to wait first
+(``quota.slow``) and records how many ran at once and whether each was
+cancelled; quotas too large to exceed cheaply are tightened in the running
+host (the evidence says so). "Used ⊆ declared" for capabilities is IS-10;
+here is its advisory mirror, declared but unused (PE-02).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from conformance._probing import require_loaded
+from conformance._registry import check
+from conformance._security_capabilities import unused
+from conformance._security_exercise import callable_routes, host_id, monitor_usage
+from conformance._types import ADVISORY, REQUIRED, CheckContext, CheckFailed, HostHandle
+
+#: Largest requests/s tested as declared (larger ones are tightened to this).
+RATE_CAP = 20
+#: Largest concurrency limit tested as declared.
+CONCURRENCY_CAP = 8
+#: How long a slowed handler holds its slot (concurrency check).
+HOLD_S = 1.5
+#: The host-wide request timeout the timeout check runs with (quotas may only tighten it).
+TIMEOUT_S = 1.0
+#: How late a 504 may come after the timeout on a noisy machine.
+TIMEOUT_SLACK_S = 1.5
+_UNREGISTERED = "dbh-unregistered-probe"
+
+Target = tuple[str, str, str | None]
+
+
+def _body(method: str) -> dict[str, Any]:
+    return {"json": {}} if method in ("POST", "PUT", "PATCH") else {}
+
+
+def _status(host: HostHandle, target: Target) -> tuple[int, float]:
+    method, path, role = target
+    t0 = time.monotonic()
+    try:
+        status = host.request(method, path, as_role=role, **_body(method)).status_code
+    except Exception:
+        status = 0
+    return status, time.monotonic() - t0
+
+
+def _burst(host: HostHandle, targets: list[Target]) -> list[tuple[int, float]]:
+    """Send every target at the same moment (one thread each); statuses and durations."""
+    gate = threading.Barrier(len(targets))
+
+    def one(target: Target) -> tuple[int, float]:
+        gate.wait(timeout=10)
+        return _status(host, target)
+
+    with ThreadPoolExecutor(max_workers=len(targets)) as pool:
+        return list(pool.map(one, targets))
+
+
+def _tighten(ctx: CheckContext, host: HostHandle, **quotas: int) -> None:
+    ctx.probe("quota.set", host_id=host_id(host), extension=ctx.extension, **quotas)
+
+
+@check(id="PE-01", title="The declared rate limit holds for everything served under the prefix",
+       requires=("REQ-10.2", "REQ-10.3"), severity=REQUIRED,
+       fix="Let every request reach the host's per-route guard: don't answer requests from "
+           "pre_request hooks or from middleware on paths you did not register (e.g. a "
+           "response cache), and don't serve your API from your own server or thread.")
+def rate_limit_holds(ctx: CheckContext) -> None:
+    """Requests beyond quotas.requests_per_second get 429, whoever would have answered them."""
+    declared = ctx.manifest.quotas.requests_per_second
+    if declared <= 0:
+        ctx.figure("rate_limit", "unlimited (declared)")
+        return
+    host = ctx.host()
+    require_loaded(host, ctx.extension)
+    rate = min(declared, RATE_CAP)
+    if rate != declared:
+        _tighten(ctx, host, requests_per_second=rate)
+    targets: list[Target] = [t for t in callable_routes(host, ctx.extension)]
+    targets.append(("GET", f"/ext/{ctx.extension}/{_UNREGISTERED}", "user"))
+    count = 3 * rate + 6
+    served: list[str] = []
+    limited = 0
+    t0 = time.monotonic()
+    for i in range(count):
+        target = targets[i % len(targets)]
+        status, _ = _status(host, target)
+        unregistered = target[1].endswith(_UNREGISTERED)
+        if status == 429:
+            limited += 1
+        elif status and not (unregistered and status in (404, 405)):
+            served.append(f"{target[0]} {target[1]} → {status}")
+    elapsed = time.monotonic() - t0
+    allowance = max(1.0, rate) + rate * elapsed + 2
+    evidence = {"declared_rps": declared, "tested_rps": rate, "sent": count,
+                "served": len(served), "limited_429": limited, "elapsed_s": round(elapsed, 3),
+                "allowance": round(allowance, 1), "examples": served[-10:]}
+    if len(served) > allowance:
+        raise CheckFailed(f"{len(served)} of {count} requests in {elapsed:.2f} s were served at "
+                          f"a limit of {rate}/s (at most {allowance:.0f} may pass)", evidence)
+
+
+@check(id="PE-02", title="Declared capabilities are used (declared but unused)",
+       requires=("REQ-1.3",), severity=ADVISORY,
+       fix="Remove capabilities from extension.toml that the extension does not need: the "
+           "marketplace shows them to users. (Observed during the harness's requests only.)")
+def declared_capabilities_used(ctx: CheckContext) -> None:
+    """Every declared network pattern, filesystem prefix and subprocess grant was needed."""
+    caps = ctx.manifest.capabilities
+    if not (caps.network or caps.filesystem or caps.subprocess):
+        return
+    report, requests = monitor_usage(ctx)
+    extra = unused([*report.get("load", []), *report.get("window_events", [])], caps)
+    if extra:
+        raise CheckFailed(f"declared but not used while the harness exercised it: "
+                          f"{', '.join(extra)}", {"unused": extra, "requests": requests})
+
+
+@check(id="PE-03", title="The concurrency limit holds: excess requests get 503",
+       requires=("REQ-10.2", "REQ-10.1"), severity=REQUIRED,
+       fix="Do the work inside the request: don't answer early and continue in a "
+           "background task (the host can only count what is in flight), and don't answer "
+           "requests from hooks before the host's guard.")
+def concurrency_limit_holds(ctx: CheckContext) -> None:
+    """With slow handlers, at most quotas.concurrent_requests run at once; the rest get 503."""
+    declared = ctx.manifest.quotas.concurrent_requests
+    if declared <= 0:
+        ctx.figure("concurrency_limit", "unlimited (declared)")
+        return
+    host = ctx.host()
+    require_loaded(host, ctx.extension)
+    targets = callable_routes(host, ctx.extension)
+    if not targets:
+        ctx.figure("concurrency_limit", "no routes to hold")
+        return
+    limit = min(declared, CONCURRENCY_CAP)
+    _tighten(ctx, host, concurrent_requests=limit, requests_per_second=0)
+    hid = host_id(host)
+    ctx.probe("quota.slow", host_id=hid, extension=ctx.extension, hold_s=HOLD_S)
+    burst = [targets[i % len(targets)] for i in range(limit + 4)]
+    results = _burst(host, burst)
+    time.sleep(0.2)
+    calls = ctx.probe("quota.calls", host_id=hid, extension=ctx.extension)
+    statuses = [s for s, _ in results]
+    evidence = {"declared": declared, "tested_limit": limit, "sent_at_once": len(burst),
+                "statuses": statuses, "handlers_at_once": calls["max_active"],
+                "requests": sorted({f"{m} {p}" for m, p, _ in burst})}
+    if calls["max_active"] > limit:
+        raise CheckFailed(f"{calls['max_active']} handlers ran at once at a limit of {limit} "
+                          "(work continued outside the host's count)", evidence)
+    if 503 not in statuses:
+        raise CheckFailed(f"none of {len(burst)} simultaneous requests was refused with 503 at "
+                          f"a limit of {limit}", evidence)
+
+
+@check(id="PE-04", title="The request timeout holds: slow requests end in 504 and stop",
+       requires=("REQ-10.2", "REQ-6.1"), severity=REQUIRED,
+       fix="Let the host cancel a request that runs too long: don't shield handlers from "
+           "cancellation, swallow CancelledError, or finish requests in background tasks.")
+def timeout_holds(ctx: CheckContext) -> None:
+    """A handler slower than the timeout is answered 504 on time and does not run on."""
+    host = ctx.host(options={"request_timeout_s": TIMEOUT_S})
+    require_loaded(host, ctx.extension)
+    targets = callable_routes(host, ctx.extension)[:CONCURRENCY_CAP]
+    if not targets:
+        ctx.figure("request_timeout", "no routes to slow down")
+        return
+    quota = ctx.manifest.quotas.request_timeout_s
+    timeout = min(TIMEOUT_S, quota) if quota > 0 else TIMEOUT_S
+    hid = host_id(host)
+    _tighten(ctx, host, requests_per_second=0, concurrent_requests=0)
+    hold = timeout + 2.0
+    ctx.probe("quota.slow", host_id=hid, extension=ctx.extension, hold_s=hold)
+    t0 = time.monotonic()
+    results = _burst(host, targets)
+    time.sleep(max(0.0, hold + 0.5 - (time.monotonic() - t0)))
+    calls = ctx.probe("quota.calls", host_id=hid, extension=ctx.extension)
+    late = [{"request": f"{m} {p}", "status": s, "after_s": round(d, 2)}
+            for (m, p, _), (s, d) in zip(targets, results, strict=True)
+            if s != 504 or d > timeout + TIMEOUT_SLACK_S]
+    ran_on = [c for c in calls["calls"] if c["outcome"] == "completed"]
+    evidence = {"timeout_s": timeout, "handler_hold_s": hold, "late_or_not_504": late,
+                "calls": calls["calls"][:20]}
+    if late:
+        raise CheckFailed(f"{len(late)} request(s) slower than the {timeout:g} s timeout were "
+                          f"not answered 504 on time (e.g. {late[0]['request']} → "
+                          f"{late[0]['status']} after {late[0]['after_s']} s)", evidence)
+    if ran_on:
+        raise CheckFailed(f"{len(ran_on)} handler(s) ran to completion past the timeout "
+                          "instead of being cancelled", evidence)

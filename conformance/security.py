@@ -1,0 +1,158 @@
+"""SE — security: bandit, the import allow-list and tamper policy, secrets kept out of logs.
+
+The platform's security success criterion (SC-SEC: an audit with no critical
+vulnerabilities) is what these serve; reports cite platform requirements only.
+
+SE-01, SE-02, SE-03 and SE-05 read the source in the parent (bandit and ``ast``;
+nothing is imported). SE-04 runs the extension with planted secrets and
+searches what it logged and printed (captured in the worker, so the result is
+self-reported).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance._probing import require_loaded
+from conformance._registry import check
+from conformance._security_bandit import BanditError, run_bandit
+from conformance._security_exercise import exercise
+from conformance._security_secrets import canary_config
+from conformance._security_static import scan_imports
+from conformance._security_testrun import scan_test_tampering
+from conformance._types import ADVISORY, REQUIRED, CheckContext, CheckFailed, HostHandle
+
+
+def _bandit(ctx: CheckContext) -> Any:
+    try:
+        return run_bandit(ctx.manifest.root, ctx.manifest.tests.paths)
+    except BanditError as exc:
+        raise RuntimeError(str(exc)) from None
+
+
+@check(id="SE-01", title="bandit finds no high-severity issue and can read every file",
+       requires=("REQ-1.3",), severity=REQUIRED, blocked_by=(),
+       fix="Fix what bandit reports as HIGH (shell=True with input, weak crypto for security, "
+           "disabled TLS checks, ...). `# nosec` and .bandit files are ignored. Every Python "
+           "file must parse: an unreadable file is not a clean one.")
+def bandit_no_high(ctx: CheckContext) -> None:
+    """No HIGH-severity bandit finding in the extension's code (tests excluded)."""
+    run = _bandit(ctx)
+    ctx.figure("bandit", {"files": run.files, "high": len(run.at("HIGH")),
+                          "medium": len(run.at("MEDIUM")), "low": len(run.at("LOW"))})
+    if run.errors:
+        raise CheckFailed(f"bandit could not read {len(run.errors)} file(s), e.g. "
+                          f"{run.errors[0]['file']}: {run.errors[0]['reason']}",
+                          {"errors": run.errors[:20]})
+    high = run.at("HIGH")
+    if high:
+        raise CheckFailed(f"{len(high)} high-severity finding(s), e.g. {high[0]['where']} "
+                          f"{high[0]['test']}: {high[0]['text']}", {"high": high[:20]})
+
+
+@check(id="SE-02", title="bandit finds no medium-severity issue",
+       requires=("REQ-1.3",), severity=ADVISORY, blocked_by=(),
+       fix="Review bandit's MEDIUM findings (SQL built from strings, eval, pickle, "
+           "unverified requests, ...); fix them or waive this check with a reason.")
+def bandit_medium_listed(ctx: CheckContext) -> None:
+    """Medium-severity bandit findings, listed."""
+    medium = _bandit(ctx).at("MEDIUM")
+    if medium:
+        raise CheckFailed(f"{len(medium)} medium-severity finding(s), e.g. {medium[0]['where']} "
+                          f"{medium[0]['test']}: {medium[0]['text']}", {"medium": medium[:30]})
+
+
+@check(id="SE-03", title="Imports stay on the allow-list; no tampering with the harness",
+       requires=("REQ-1.3", "REQ-6.1"), severity=REQUIRED, blocked_by=(),
+       fix="Import only the standard library, your own package and harness.sdk (tests may "
+           "also import pytest and fixtures); third-party dependencies are not supported by "
+           "the allow-list yet. Never import harness internals, ctypes or _pytest, walk "
+           "gc objects, write sys.modules or builtins, import by computed name, run "
+           "exec/eval, or assign attributes of other modules.")
+def import_policy(ctx: CheckContext) -> None:
+    """The static import allow-list and tamper policy hold for every Python file."""
+    m = ctx.manifest
+    findings, files = scan_imports(m.root, m.tests.paths, m.tests.source,
+                                   list(m.dependencies))
+    ctx.figure("import_policy_files", files)
+    if findings:
+        raise CheckFailed(f"{len(findings)} import-policy violation(s), e.g. {findings[0]}",
+                          {"findings": [str(f) for f in findings[:40]]})
+
+
+def _needles(hosts: list[HostHandle], planted: dict[str, str],
+             extra: dict[str, str]) -> dict[str, str]:
+    out = {f"config {path}": value for path, value in planted.items()}
+    for host in hosts:
+        out.update({f"bearer token of {role}": token for role, token in host.tokens.items()})
+    out.update({k: v for k, v in extra.items() if v})
+    return out
+
+
+def _masked(text: str, secrets_: dict[str, str]) -> str:
+    for value in secrets_.values():
+        text = text.replace(value, "[SECRET]")
+    return text[:400]
+
+
+@check(id="SE-04", title="Secrets never appear in the extension's logs",
+       requires=("REQ-5.3", "REQ-6.4"), severity=REQUIRED,
+       fix="Never log credentials: not request headers (Authorization), not configuration "
+           "values marked writeOnly/x-secret or named like password/token/secret/api key, "
+           "not login bodies. Pass them as keyword fields to services.logger (redacted) or "
+           "leave them out.")
+def secrets_not_logged(ctx: CheckContext) -> None:
+    """Planted config secrets, bearer tokens and passwords are absent from logs and prints."""
+    described = ctx.probe("describe", extension=ctx.extension)
+    config, planted, skipped = canary_config(described.get("config_schema"))
+    hosts: list[HostHandle] = []
+    extra: dict[str, str] = {}
+    notes: list[str] = [f"no value fitted secret field {p}" for p in skipped]
+    ctx.probe("logs.begin", extension=ctx.extension)
+    collected: dict[str, Any] = {}
+    try:
+        host = ctx.host(config={ctx.extension: config} if config else None)
+        hosts.append(host)
+        if config and ctx.extension in host.load_errors:
+            notes.append(f"the extension refused the secret config: "
+                         f"{host.load_errors[ctx.extension]}")
+            host.close()
+            host = ctx.host()
+            hosts.append(host)
+        require_loaded(host, ctx.extension)
+        done = exercise(host, ctx.extension)
+        extra = {"signup password": done.password, "login token": done.login_token}
+        host.close()
+    finally:
+        needles = _needles(hosts, planted, extra)
+        labels = list(needles)
+        collected = ctx.probe("logs.collect", extension=ctx.extension,
+                              needles=[needles[k] for k in labels])
+    records = [*collected.get("records", []), collected.get("printed", "")]
+    hits = {labels[f["needle_index"]]: f["source"] for f in collected.get("found", [])}
+    for text in records:
+        hits.update({label: "returned text" for label, value in needles.items()
+                     if value in text and label not in hits})
+    ctx.figure("secrets_planted", sorted(needles))
+    if hits:
+        examples = [_masked(t, needles) for t in records
+                    if any(needles[label] in t for label in hits)][:5]
+        raise CheckFailed(f"{len(hits)} secret(s) appeared in the extension's log output: "
+                          f"{', '.join(sorted(hits))}",
+                          {"secrets": sorted(hits), "examples": examples, "notes": notes,
+                           "records_captured": collected.get("record_count", 0)})
+
+
+@check(id="SE-05", title="No tampering with the harness's run of the extension's tests",
+       requires=("REQ-1.1", "REQ-1.3"), severity=REQUIRED, blocked_by=(),
+       fix="Don't ship pytest plugins (pytest11 entry points, pytest_plugins, addopts -p) "
+           "and don't implement hooks that rewrite test outcomes "
+           "(pytest_runtest_makereport, pytest_pyfunc_call, pytest_sessionfinish, ...): "
+           "the harness's verdict on your tests must be pytest's.")
+def no_test_tampering(ctx: CheckContext) -> None:
+    """Packaging metadata and test code leave pytest's outcomes alone."""
+    findings = scan_test_tampering(ctx.manifest.root, ctx.manifest.tests.paths)
+    if findings:
+        raise CheckFailed(f"{len(findings)} attempt(s) to change how tests are run or "
+                          f"reported, e.g. {findings[0]}",
+                          {"findings": [str(f) for f in findings[:30]]})
