@@ -11,7 +11,9 @@ seen per operation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,7 +118,7 @@ def operations(doc: Mapping[str, Any]) -> list[Operation]:
 
 def _config(
     base_url: str, ops: Sequence[Operation], tokens: Mapping[str, str], *, checks: Sequence[str],
-    max_examples: int, seed: int, request_timeout: float,
+    max_examples: int, seed: int, request_timeout: float, rate_limit: int,
 ) -> Any:
     import schemathesis
 
@@ -125,7 +127,9 @@ def _config(
          "headers": {"Authorization": f"Bearer {tokens[op.role]}"}}
         for op in ops if op.role is not None and op.operation_id
     ]
+    throttle = {"rate-limit": f"{rate_limit}/s"} if rate_limit > 0 else {}
     return schemathesis.Config.from_dict({
+        **throttle,
         "seed": seed,
         "base-url": base_url,
         "request-timeout": request_timeout,
@@ -139,15 +143,44 @@ def _config(
 
 def run_fuzz(
     base_url: str, doc: Mapping[str, Any], tokens: Mapping[str, str], *, checks: Sequence[str],
-    max_examples: int, seed: int, request_timeout: float = 30.0,
+    max_examples: int, seed: int, request_timeout: float = 30.0, rate_limit: int = 0,
 ) -> FuzzRun:
-    """Run the engine on ``doc`` against ``base_url`` with the named schemathesis checks."""
+    """Run the engine on ``doc`` against ``base_url`` with the named schemathesis checks.
+
+    ``rate_limit`` (requests per second, 0: none) keeps the fuzzer under the
+    extension's own quota, so its handlers are exercised rather than the host's 429.
+    """
+    ops = operations(doc)
+    with _private_hypothesis_home():
+        return _execute(base_url, doc, ops, tokens, checks=checks, max_examples=max_examples,
+                        seed=seed, request_timeout=request_timeout, rate_limit=rate_limit)
+
+
+@contextlib.contextmanager
+def _private_hypothesis_home() -> Iterator[None]:
+    """Hypothesis keeps caches in ``./.hypothesis``: certifying must not write into the
+    author's working directory, so its home is a temporary folder for the run."""
+    from hypothesis import configuration
+
+    previous = configuration.storage_directory(intent_to_write=False).home_directory
+    with tempfile.TemporaryDirectory(prefix="dbh-hypothesis-") as home:
+        configuration.set_hypothesis_home_dir(home)
+        try:
+            yield
+        finally:
+            configuration.set_hypothesis_home_dir(previous)
+
+
+def _execute(
+    base_url: str, doc: Mapping[str, Any], ops: Sequence[Operation], tokens: Mapping[str, str],
+    *, checks: Sequence[str], max_examples: int, seed: int, request_timeout: float,
+    rate_limit: int,
+) -> FuzzRun:
     import schemathesis
     from schemathesis.engine import events, from_schema
 
-    ops = operations(doc)
     config = _config(base_url, ops, tokens, checks=checks, max_examples=max_examples,
-                     seed=seed, request_timeout=request_timeout)
+                     seed=seed, request_timeout=request_timeout, rate_limit=rate_limit)
     schema = schemathesis.openapi.from_dict(dict(doc), config=config)
     out = FuzzRun(statuses={op.label: set() for op in ops})
     for event in from_schema(schema).execute():

@@ -3,8 +3,10 @@
 Every operation the host documents under ``/ext/{name}/`` is called with
 generated requests — valid and invalid — as a seeded user the route admits. The
 host runs with auto-disable effectively off so a fuzz-induced 500 cannot hide
-the ones after it. Examples per operation: ~10 in ``quick``, ~50 in ``full``
-(plus schemathesis' boundary-value cases); the seed is the run's.
+the ones after it, and requests are paced under the extension's own
+``requests_per_second`` quota so its handlers, not the rate limiter, answer.
+Examples per operation: ~10 in ``quick``, ~50 in ``full`` (plus schemathesis'
+boundary-value cases); the seed is the run's.
 
 What is judged, and what is not:
 
@@ -63,13 +65,14 @@ def _fuzz(ctx: CheckContext, checks: Sequence[str],
     doc = extension_document(host.base_url, ctx.extension)
     ops = operations(doc)
     examples = EXAMPLES.get(ctx.profile, EXAMPLES["quick"])
+    rate = max(int(ctx.manifest.quotas.requests_per_second), 0)
     run = FuzzRun()
     if ops:
         run = run_fuzz(host.base_url, doc, host.tokens, checks=checks,
-                       max_examples=examples, seed=ctx.seed)
+                       max_examples=examples, seed=ctx.seed, rate_limit=rate)
     ctx.figure(figure, {"operations": len(ops), "cases": run.cases,
                         "failures": len(_distinct(run.failures)), "seed": ctx.seed,
-                        "examples_per_operation": examples})
+                        "examples_per_operation": examples, "rate_limit_per_s": rate})
     return ops, run
 
 

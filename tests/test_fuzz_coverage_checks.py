@@ -3,6 +3,7 @@ and the parent's own coverage measurement (end-to-end verdicts: tests/test_rogue
 
 from __future__ import annotations
 
+import math
 import socket
 import subprocess
 import sys
@@ -370,3 +371,24 @@ def test_probe_refuses_paths_outside_the_extension(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not an extension folder"):
         probe_run_tests(None, {"root": str(tmp_path), "paths": ["tests"],  # type: ignore[arg-type]
                                "source": ["cvdemo"]})
+
+
+def test_fuzzing_is_paced_under_the_extensions_rate_quota(base_url: str) -> None:
+    doc = extension_document(base_url, "demo")
+    doc["paths"] = {"/ext/demo/stats": doc["paths"]["/ext/demo/stats"]}
+    t0 = time.monotonic()
+    run = run_fuzz(base_url, doc, {}, checks=SERVER_ERROR_CHECKS, max_examples=5, seed=1,
+                   rate_limit=5)
+    # at most 5 requests in any second: n requests need at least ceil(n / 5) - 1 seconds
+    assert run.cases > 5 and time.monotonic() - t0 >= math.ceil(run.cases / 5) - 1
+
+
+def test_fuzzing_leaves_nothing_in_the_working_directory(base_url: str, tmp_path: Path) -> None:
+    # a fresh interpreter: hypothesis writes its caches on first use, into ./.hypothesis
+    code = ("import sys\nfrom conformance._fuzz_engine import extension_document, run_fuzz\n"
+            "doc = extension_document(sys.argv[1], 'demo')\n"
+            "run_fuzz(sys.argv[1], doc, {'manager': 'x'}, checks=['not_a_server_error'],"
+            " max_examples=3, seed=1)\n")
+    subprocess.run([sys.executable, "-c", code, base_url], cwd=tmp_path, check=True,
+                   capture_output=True, timeout=120)
+    assert list(tmp_path.iterdir()) == []
