@@ -4,9 +4,9 @@ The worker runs the extension's tests (``coverage.run_tests`` probe) and only sa
 where the files are. The parent copies them out of the worker's temp folder
 without following links (the folder belongs to the unprivileged worker user),
 then computes the figure itself with coverage.py, against the extension's source
-files as the parent materialized them: files the tests never imported count as
-not covered even if the run's data does not mention them, and data about any
-other file is ignored.
+files as the parent read them (the files it digested, not the worker's copy):
+files the tests never imported count as not covered even if the run's data does
+not mention them, and data about any other file is ignored.
 
 What this cannot rule out: the tests run the extension's code, so a test (or a
 ``conftest.py``) that rewrites the run's own data file could fake a figure. The
@@ -223,14 +223,21 @@ def parse_junit(path: Path | None) -> TestCounts | None:
 
 
 def measure(data_files: Sequence[Path], sources: Sequence[Path], root: Path,
-            scratch: Path) -> CoverageFigures:
-    """Combine the run's data and report on exactly ``sources`` (unimported ones count as 0)."""
+            scratch: Path, *, ran_at: Path | None = None) -> CoverageFigures:
+    """Combine the run's data and report on exactly ``sources`` (unimported ones count as 0).
+
+    ``sources`` live under ``root``; when the tests ran on a copy at ``ran_at`` (the
+    worker's), the data's paths are mapped back to ``root``, so the source that is
+    analysed is the parent's own, never a copy the test run could have changed.
+    """
     import coverage
     from coverage.exceptions import CoverageException
 
     include = [str(p) for p in sources]
     cov = coverage.Coverage(data_file=str(scratch / "combined.coverage"), config_file=False,
                             branch=True, include=include, messages=False)
+    if ran_at is not None and ran_at.resolve() != root.resolve():
+        cov.set_option("paths", {"source": [str(root.resolve()), str(ran_at.resolve())]})
     try:
         if data_files:
             cov.combine(data_paths=[str(p) for p in data_files], keep=True)

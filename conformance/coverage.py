@@ -108,10 +108,11 @@ def own_tests_cover(ctx: CheckContext) -> None:
     """Test every module of `[tests].source`, error paths and both sides of branches;
     coverage is measured by the harness with its own settings (your `.coveragerc`,
     `[tool.coverage]` and `omit` lists are ignored)."""
-    sources = source_files(extension_root(worker_ext_dir(ctx), ctx.extension),
-                           ctx.manifest.tests.source)
+    original = ctx.manifest.root
+    sources = source_files(original, ctx.manifest.tests.source)
     with _suite(ctx) as suite:
-        figures = measure(suite.run.data_files, sources, suite.root, suite.scratch)
+        figures = measure(suite.run.data_files, sources, original, suite.scratch,
+                          ran_at=suite.root)
         summary = figures.to_json()
         ctx.figure("coverage", summary)
         if figures.percent < MIN_PERCENT:

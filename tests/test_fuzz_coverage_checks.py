@@ -221,6 +221,20 @@ def test_measure_counts_branches_and_unimported_files_and_ignores_the_rest(
     assert set(figures.files) == {"pkg/__init__.py", "pkg/mod.py", "pkg/unused.py"}
 
 
+def test_measure_analyses_the_parents_files_not_the_copy_the_tests_ran_on(
+        tmp_path: Path) -> None:
+    original, copy = tmp_path / "artifact", tmp_path / "worker" / "ext"
+    _package(original)
+    _package(copy)
+    files = _record(copy, tmp_path / "data")
+    (copy / "pkg" / "mod.py").write_text("pass\n")  # the test run "shrinks" its copy
+    (copy / "pkg" / "unused.py").unlink()
+    figures = measure(files, source_files(original, ["pkg"]), original, tmp_path / "scratch",
+                      ran_at=copy)
+    assert (figures.statements, figures.covered_lines, figures.covered_branches) == (5, 3, 1)
+    assert figures.never_imported == ["pkg/unused.py"]
+
+
 def test_measure_without_data_is_zero_and_line_only_data_is_refused(tmp_path: Path) -> None:
     root = tmp_path / "ext"
     _package(root)
