@@ -1,15 +1,20 @@
-"""AU — authentication and roles on the extension's protected routes.
+"""AU — authentication and roles on the extension's protected routes; users left alone;
+actions audited.
 
 A protected route is one registered with ``auth=True`` or ``roles=(...)``: the
 extension's own claim, listed by the host. These checks hold it to that claim
-end to end, whatever middleware or hooks the extension adds in front.
+end to end, whatever middleware or hooks the extension adds in front. The
+users and roles the core keeps must look the same with the extension as
+without it, and every state-changing request it serves leaves an audit entry
+naming the user who made it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from conformance._probing import concrete, details, protected_routes, require_loaded
+from conformance._auth_probing import ACTORS, MUTATING, calls, host_id, send, user_ids, who
+from conformance._probing import concrete, details, protected_routes, require_loaded, routes
 from conformance._registry import check
 from conformance._types import REQUIRED, CheckContext, CheckFailed, HostHandle
 
@@ -116,3 +121,110 @@ def right_role_admitted(ctx: CheckContext) -> None:
         raise CheckFailed(f"{len(bad)} request(s) with a declared role were refused "
                           f"(e.g. {bad[0]['route']} as {bad[0]['as']} → {bad[0]['status']})",
                           {"requests": bad})
+
+
+def _user_changes(expected: dict[str, Any], seen: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"role": role, "bare_host": expected[role], "with_extension": seen.get(role)}
+            for role in expected if seen.get(role) != expected[role]]
+
+
+def _shown(seen: Any) -> str:
+    """A user as ``GET /api/v1/me`` showed it, briefly: roles if any, else the status."""
+    user = seen.get("user") if isinstance(seen, dict) else None
+    if isinstance(user, dict) and "roles" in user:
+        return f"roles {user['roles']}"
+    return f"HTTP {seen.get('status') if isinstance(seen, dict) else seen}"
+
+
+@check(id="AU-04", title="Users and roles stay as the core keeps them (auth is read-only)",
+       requires=("REQ-5.3", "REQ-1.3"), severity=REQUIRED)
+def auth_read_only(ctx: CheckContext) -> None:
+    """Use the auth service only to read (get_user, validate_token, check_permission); never
+    reach into the host to create users, delete them or change roles — define your own roles
+    and permissions instead, and let administrators assign them."""
+    bare = ctx.host(extensions=[])
+    expected, expected_users = who(bare), ctx.probe("auth.users", host_id=host_id(bare))["users"]
+    host = ctx.host()
+    require_loaded(host, ctx.extension)
+    for method, path in list(calls(details(host, ctx.extension), ctx.extension)):
+        for role in ACTORS:
+            send(host, method, path, role)
+    changed = _user_changes(expected, who(host))
+    if changed:
+        c = changed[0]
+        raise CheckFailed(f"{len(changed)} seeded user(s) look different to the core with the "
+                          f"extension loaded (e.g. the {c['role']} user has "
+                          f"{_shown(c['with_extension'])} instead of {_shown(c['bare_host'])})",
+                          {"changed": changed})
+    seen = ctx.probe("auth.users", host_id=host_id(host), extension=ctx.extension,
+                     attempt_writes=True)
+    if seen.get("users") != expected_users:
+        raise CheckFailed("the host's users differ from a bare host's after the extension ran",
+                          {"bare_host": expected_users, "with_extension": seen.get("users")})
+    problems = []
+    for label, service in (seen.get("services") or {}).items():
+        if service.get("extra_methods"):
+            problems.append(f"the auth service {label} by the extension offers "
+                            f"{', '.join(service['extra_methods'])}")
+        writes = {k: v for k, v in (service.get("writes") or {}).items()
+                  if v != "absent" and not str(v).startswith("refused")}
+        if writes:
+            problems.append(f"writes through the auth service {label} were not refused: "
+                            + ", ".join(f"{k} {v}" for k, v in writes.items()))
+        if service.get("user_object") == "succeeded":
+            problems.append("a user object from the auth service could be changed in place")
+    if seen.get("users_after_writes") != expected_users:
+        problems.append("attempted writes through the auth service changed the host's users")
+    if problems:
+        raise CheckFailed("; ".join(problems), {
+            "services": seen.get("services"),
+            "users_after_writes": seen.get("users_after_writes"),
+        })
+
+
+def _audit_entries(ctx: CheckContext, host: HostHandle, since: int) -> tuple[int, list[Any]]:
+    out = ctx.probe("auth.audit", host_id=host_id(host), since=since)
+    return int(out["count"]), list(out["entries"])
+
+
+@check(id="AU-05", title="State-changing actions are audited with the acting user",
+       requires=("REQ-5.4",), severity=REQUIRED)
+def actions_audited(ctx: CheckContext) -> None:
+    """Call `services.audit.record(user.id, "<ext>.<verb>", {...})` in every handler that
+    changes something (each successful POST/PUT/PATCH/DELETE), with the id of
+    `current_user(request)` — never None or a fixed id for a signed-in user."""
+    host = ctx.host()
+    require_loaded(host, ctx.extension)
+    ids = user_ids(host)
+    missing: list[dict[str, Any]] = []
+    wrong: list[dict[str, Any]] = []
+    done = 0
+    for route in routes(details(host, ctx.extension), ctx.extension):
+        role = _admitted_role(route) if route.get("auth") or route.get("roles") else "user"
+        if role is None:
+            continue
+        for method in (m for m in route["methods"] if m in MUTATING):
+            before, _ = _audit_entries(ctx, host, 0)
+            path = concrete(route["full_path"])
+            status = send(host, method, path, role)
+            if not 200 <= status < 300:
+                continue
+            done += 1
+            _, entries = _audit_entries(ctx, host, before)
+            mine = [e for e in entries if e.get("extension") == ctx.extension]
+            call = {"request": f"{method} {route['full_path']}", "as": role, "status": status}
+            if not mine:
+                missing.append(call)
+            elif not any(e.get("user_id") == ids[role] for e in mine):
+                wrong.append({**call, "expected_user_id": ids[role],
+                              "audited": [{k: e.get(k) for k in ("user_id", "action")}
+                                          for e in mine]})
+    ctx.figure("audited_actions", done)
+    if missing:
+        raise CheckFailed(f"{len(missing)} successful state-changing request(s) left no audit "
+                          f"entry (e.g. {missing[0]['request']} as {missing[0]['as']})",
+                          {"unaudited": missing, "wrong_user": wrong})
+    if wrong:
+        raise CheckFailed(f"{len(wrong)} audit entr(ies) name another user than the one acting "
+                          f"(e.g. {wrong[0]['request']}: {wrong[0]['audited']})",
+                          {"wrong_user": wrong})

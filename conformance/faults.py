@@ -1,18 +1,22 @@
 """FI — fault isolation: the harness injects faults and watches the host survive.
 
 Faults are injected by the worker into the extension *instance* (every handler
-raises, or initialize raises after running), so a healthy extension can be
-shown to fail safely, and an extension that hides or spreads failures is caught.
+raises or hangs, every hook raises, or initialize raises after running), so a
+healthy extension can be shown to fail safely, and an extension that hides or
+spreads failures is caught. Hangs and event-loop blocking are judged from the
+parent: a companion is pinged while the request under test is in flight.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from conformance._faults_timing import Overlap, overlapped
 from conformance._probing import (
     concrete,
     core_differences,
     details,
+    require_loaded,
     routes,
     set_enabled,
     state,
@@ -131,3 +135,126 @@ def routes_or_empty(host: HostHandle, name: str) -> list[tuple[str, str, str | N
         return _callable_routes(host, name)
     except CheckFailed:
         return []
+
+
+#: Longest a neighbour may wait while a request is in flight (FI-05, FI-06): no block over this.
+LAG_LIMIT_S = 0.25
+#: Request timeout of hosts in FI-05 (seconds): a hang must become a 504 after it.
+HANG_TIMEOUT_S = 1.0
+#: Times a lag over the limit is measured again before it counts (the machine may be busy).
+LAG_RETRIES = 1
+
+
+def _neighbour_requests(other: str) -> list[tuple[str, str, str | None, dict[str, Any] | None]]:
+    """Requests to the core and a companion that no extension's hook may break."""
+    return [
+        ("GET", "/healthz", None, None),
+        ("GET", "/api/v1/me", "user", None),
+        ("POST", "/api/v1/auth/login", None, {"username": "nobody_here", "password": "wrong-pw-1"}),
+        ("GET", f"/ext/{other}/ping", None, None),
+        ("POST", f"/ext/{other}/items", "user", {"value": "fi"}),
+    ]
+
+
+@check(id="FI-04", title="A failing hook is isolated: requests still succeed, others served",
+       requires=("REQ-6.1", "REQ-4.1"), severity=REQUIRED)
+def hook_failure_isolated(ctx: CheckContext) -> None:
+    """Write hooks so the request works without them: the host skips a hook that raises or
+    times out, so nothing else (middleware, handlers) may depend on state a hook sets."""
+    [other] = ctx.companions(1)
+    normal = ctx.host(extensions=[ctx.extension, other])
+    require_loaded(normal, ctx.extension)
+    hooks = details(normal, ctx.extension).get("hooks") or []
+    ctx.figure("hooks", len(hooks))
+    if not hooks:
+        return
+    faulty = ctx.host(extensions=[ctx.extension, other],
+                      faults={ctx.extension: "hook_exception"},
+                      options={"failure_threshold": 1000})
+    targets: list[tuple[str, str, str | None, dict[str, Any] | None]] = [
+        (m, p, r, {} if m in ("POST", "PUT", "PATCH") else None)
+        for m, p, r in _callable_routes(normal, ctx.extension)
+    ]
+    broken = []
+    for method, path, role, body in [*targets, *_neighbour_requests(other)]:
+        a = normal.request(method, path, as_role=role, json=body)
+        b = faulty.request(method, path, as_role=role, json=body)
+        if b.status_code >= 500 and a.status_code < 500:
+            broken.append({"request": f"{method} {path}", "as": role, "normally": a.status_code,
+                           "with_failing_hooks": b.status_code, "body": b.text[:200]})
+    if broken:
+        raise CheckFailed(
+            f"with the extension's hooks failing, {len(broken)} request(s) failed too "
+            f"(e.g. {broken[0]['request']} → {broken[0]['with_failing_hooks']})",
+            {"requests": broken, "hooks": hooks},
+        )
+
+
+def _lagging(host: HostHandle, target: tuple[str, str, str | None], ping: str,
+             timeout_s: float) -> Overlap:
+    """Measure; when a neighbour waited too long, measure again before believing it."""
+    method, path, role = target
+    result = overlapped(host, method, path, role, ping, timeout_s=timeout_s)
+    for _ in range(LAG_RETRIES):
+        if result.worst_ping_s <= LAG_LIMIT_S:
+            break
+        again = overlapped(host, method, path, role, ping, timeout_s=timeout_s)
+        if again.worst_ping_s < result.worst_ping_s:
+            result = again
+    return result
+
+
+@check(id="FI-05", title="A handler that awaits forever gets a 504 and starves no one",
+       requires=("REQ-6.1", "REQ-10.2"), severity=REQUIRED)
+def hang_times_out(ctx: CheckContext) -> None:
+    """Let the host's timeout cancel a request: don't catch CancelledError (or
+    BaseException) in middleware, and never hold a lock, semaphore or connection shared by
+    all requests across `await app(...)`."""
+    [other] = ctx.companions(1)
+    host = ctx.host(extensions=[ctx.extension, other], faults={ctx.extension: "handler_hang"},
+                    options={"request_timeout_s": HANG_TIMEOUT_S, "failure_threshold": 1000})
+    require_loaded(host, ctx.extension)
+    targets = _callable_routes(host, ctx.extension)[:2]
+    ctx.figure("hang_targets", len(targets))
+    problems: list[dict[str, Any]] = []
+    for target in targets:
+        seen = _lagging(host, target, f"/ext/{other}/ping", HANG_TIMEOUT_S + 10)
+        late = seen.status != 504 or seen.elapsed_s > HANG_TIMEOUT_S + 3
+        if late or seen.worst_ping_s > LAG_LIMIT_S or seen.failed_pings:
+            problems.append(seen.evidence())
+    if _ping(host, other) != 200:
+        problems.append({"request": f"GET /ext/{other}/ping after the hangs", "status": "not 200"})
+    if problems:
+        p = problems[0]
+        raise CheckFailed(
+            f"a hanging handler was not contained: {p['request']} → {p.get('status')} after "
+            f"{p.get('elapsed_ms')} ms (timeout {HANG_TIMEOUT_S:.0f} s), neighbour waited up to "
+            f"{p.get('worst_ping_ms')} ms (limit {LAG_LIMIT_S * 1000:.0f} ms)",
+            {"requests": problems},
+        )
+
+
+@check(id="FI-06", title="Handlers never block the event loop",
+       requires=("REQ-6.1", "REQ-10.2"), severity=REQUIRED)
+def no_loop_blocking(ctx: CheckContext) -> None:
+    """Never do blocking work in an `async def` handler (time.sleep, sync HTTP or database
+    clients, heavy CPU such as password hashing): await async APIs, or register the
+    handler as a plain `def` — sync handlers run in a bounded thread pool."""
+    [other] = ctx.companions(1)
+    host = ctx.host(extensions=[ctx.extension, other])
+    require_loaded(host, ctx.extension)
+    worst: list[dict[str, Any]] = []
+    blocked: list[dict[str, Any]] = []
+    for target in _callable_routes(host, ctx.extension):
+        seen = _lagging(host, target, f"/ext/{other}/ping", 30.0)
+        worst.append(seen.evidence())
+        if seen.worst_ping_s > LAG_LIMIT_S:
+            blocked.append(seen.evidence())
+    ctx.figure("loop_lag_ms", max((w["worst_ping_ms"] for w in worst), default=0.0))
+    if blocked:
+        b = blocked[0]
+        raise CheckFailed(
+            f"while {b['request']} was in flight another extension waited {b['worst_ping_ms']} ms "
+            f"for an answer (limit {LAG_LIMIT_S * 1000:.0f} ms): the handler blocks the event loop",
+            {"blocked": blocked, "measured": worst},
+        )

@@ -1,4 +1,5 @@
-"""LC — lifecycle: metadata, host range, initialize/start/stop/health, restart."""
+"""LC — lifecycle: metadata, host range, initialize/start/stop/health, restart,
+nothing leaked after stop, dependencies resolve."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from typing import Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from conformance._probing import details
 from conformance._registry import check
-from conformance._types import REQUIRED, CheckContext, CheckFailed
+from conformance._types import REQUIRED, CheckContext, CheckFailed, CheckSkipped
 from harness import HOST_API_VERSION
 
 #: Time limits for lifecycle calls (seconds); a slow ``initialize`` delays every start.
 LIMITS = {"initialize": 5.0, "start": 5.0, "stop": 5.0, "health": 1.0}
+#: How long after ``stop`` threads and tasks may take to finish before they count as leaked.
+LEAK_SETTLE_S = 1.0
 
 
 @check(id="LC-01", title="Metadata is valid and equals the manifest",
@@ -106,3 +110,93 @@ def restart_works(ctx: CheckContext) -> None:
         raise CheckFailed(f"start() after stop() failed: {restart.get('error')}", out)
     if restart.get("health") != "healthy":
         raise CheckFailed(f"after restart health() reported {restart.get('health')!r}", out)
+
+
+def _leak_summary(leaked: dict[str, Any]) -> list[str]:
+    parts = []
+    for key, label in (("threads", "thread"), ("tasks", "asyncio task"),
+                       ("fds", "file descriptor")):
+        items = list(leaked.get(key) or [])
+        if items:
+            parts.append(f"{len(items)} {label}(s) ({', '.join(map(str, items[:3]))})")
+    for key, label in (("sqlite_connections", "open SQLite connection(s)"),
+                       ("pool_checked_out", "pooled database connection(s) never returned")):
+        if leaked.get(key):
+            parts.append(f"{leaked[key]} {label}")
+    return parts
+
+
+@check(id="LC-06", title="Nothing is left running or open after stop()",
+       requires=("REQ-1.1", "REQ-6.1"), severity=REQUIRED, blocked_by=("LC-01", "LC-03"))
+def nothing_leaked_after_stop(ctx: CheckContext) -> None:
+    """In stop(), cancel and await every task you created, signal and join every thread
+    (a sleeping loop must wake up: wait on an Event, not time.sleep), shut executors
+    down, close files and return every database connection."""
+    out = ctx.probe("lifecycle.leaks", extension=ctx.extension, settle_s=LEAK_SETTLE_S)
+    if out.get("load_error"):
+        raise CheckFailed(f"the extension did not load: {out['load_error']}", out)
+    leaked: dict[str, Any] = out.get("leaked") or {}
+    parts = _leak_summary(leaked)
+    if parts:
+        raise CheckFailed(
+            f"{LEAK_SETTLE_S:.0f} s after stop() the extension still holds: " + "; ".join(parts),
+            {"leaked": leaked, "host_own": out.get("host_own"), "requests": out.get("requests")},
+        )
+
+
+def _available_extensions(ctx: CheckContext) -> list[str]:
+    """The other extensions the harness can load beside this one (its companions)."""
+    for count in range(9, 0, -1):
+        try:
+            return ctx.companions(count)
+        except CheckSkipped:
+            continue
+    return []
+
+
+def _static_dependency_problems(ctx: CheckContext) -> list[str]:
+    problems = []
+    for dep, text in sorted(ctx.manifest.dependencies.items()):
+        if dep == ctx.extension:
+            problems.append(f"{dep!r} depends on itself (a dependency cycle): remove it")
+            continue
+        try:
+            SpecifierSet(text)
+        except InvalidSpecifier:
+            problems.append(f"dependency {dep!r}: {text!r} is not a PEP 440 version specifier "
+                            "(write e.g. \">=1.2,<2\")")
+    return problems
+
+
+@check(id="LC-07", title="Declared dependencies resolve; cycles and conflicts are refused",
+       requires=("REQ-2.4", "REQ-9.1", "REQ-9.2"), severity=REQUIRED, blocked_by=("LC-01",))
+def dependencies_resolve(ctx: CheckContext) -> None:
+    """Depend only on extensions that exist, with version ranges their released versions
+    satisfy, and never (directly or through others) on yourself."""
+    deps = dict(ctx.manifest.dependencies)
+    problems = _static_dependency_problems(ctx)
+    if problems:
+        raise CheckFailed("; ".join(problems), {"dependencies": deps})
+    ctx.figure("dependencies", len(deps))
+    if not deps:
+        return
+    available = _available_extensions(ctx)
+    missing = sorted(d for d in deps if d not in available)
+    if missing:
+        raise CheckFailed(
+            f"dependency {missing[0]!r} is not an extension the harness can load beside this one "
+            f"(available: {', '.join(available) or 'none'}); it cannot resolve",
+            {"dependencies": deps, "missing": missing, "available": available},
+        )
+    host = ctx.host(extensions=[ctx.extension, *sorted(deps)])
+    error = host.load_errors.get(ctx.extension)
+    if error:
+        raise CheckFailed(f"the host refused the extension's dependencies: {error}",
+                          {"dependencies": deps, "load_error": error})
+    info = details(host, ctx.extension)
+    if info.get("state") != "active" or info.get("dependencies") != deps:
+        raise CheckFailed(
+            f"with its dependencies present the extension is {info.get('state')!r}",
+            {"dependencies": deps, "listed": info.get("dependencies"),
+             "state": info.get("state")},
+        )

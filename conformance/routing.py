@@ -1,5 +1,5 @@
 """RT — routing: routes under the prefix, nothing else reachable through it,
-disabled means gone."""
+disabled means gone, no claims on other extensions' paths."""
 
 from __future__ import annotations
 
@@ -101,4 +101,43 @@ def disabled_is_gone(ctx: CheckContext) -> None:
         raise CheckFailed(
             f"with the extension disabled, core responses still differ from a bare host "
             f"(e.g. {diffs[0]['request']})", {"differences": diffs},
+        )
+
+
+def claims_other_extension(pattern: str, own: str) -> bool:
+    """Whether path ``pattern`` singles out some *other* extension's ``/ext/{name}`` prefix.
+
+    Global registrations (``paths=None``) and patterns over the whole ``/ext/``
+    namespace treat every extension alike and are not claims; core paths are
+    what hooks are for. A wildcard on a partial name (``/ext/ana*``) claims
+    whichever extensions happen to start that way.
+    """
+    stem = pattern[:-1] if pattern.endswith("*") else pattern
+    if not stem.startswith("/ext/"):
+        return False
+    segment = stem[len("/ext/"):].partition("/")[0]
+    return bool(segment) and segment != own
+
+
+@check(id="RT-04", title="Middleware and hooks claim no other extension's paths",
+       requires=("REQ-1.2", "REQ-1.4", "REQ-9.2"), severity=REQUIRED)
+def no_claims_on_other_extensions(ctx: CheckContext) -> None:
+    """Limit path-specific middleware and hooks to your own prefix (`/ext/{name}/*`) or core
+    paths; never target another extension's routes — ask its author for a hook instead."""
+    host = ctx.host()
+    require_loaded(host, ctx.extension)
+    info = details(host, ctx.extension)
+    claims = [
+        {"kind": kind, "name": item.get("name"), "pattern": pattern}
+        for kind in ("middleware", "hooks")
+        for item in info.get(kind) or []
+        for pattern in item.get("paths") or ()
+        if isinstance(pattern, str) and claims_other_extension(pattern, ctx.extension)
+    ]
+    if claims:
+        first = claims[0]
+        raise CheckFailed(
+            f"{len(claims)} registration(s) target another extension's paths "
+            f"(e.g. {first['kind']} {first['name']!r} on {first['pattern']!r})",
+            {"claims": claims},
         )

@@ -1,0 +1,1 @@
+"""Test rogue `bad_default`: a default_config its own schema refuses."""

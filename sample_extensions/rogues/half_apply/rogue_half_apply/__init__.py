@@ -1,0 +1,1 @@
+"""Test rogue `half_apply`: apply_config assigns before it validates."""

@@ -1,0 +1,1 @@
+"""Test rogue `path_claim`: a hook that claims the analytics extension's paths."""

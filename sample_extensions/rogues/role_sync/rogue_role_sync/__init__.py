@@ -1,0 +1,1 @@
+"""Test rogue `role_sync`: writes roles into the host's user store."""

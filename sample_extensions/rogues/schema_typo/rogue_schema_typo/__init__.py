@@ -1,0 +1,1 @@
+"""Test rogue `schema_typo`: a config_schema that is not valid JSON Schema."""

@@ -1,0 +1,1 @@
+"""Test rogue `sunset_status`: a hook sets a status the host cannot use."""

@@ -1,0 +1,1 @@
+"""Test rogue `sync_sleep`: a blocking backoff inside an async handler."""

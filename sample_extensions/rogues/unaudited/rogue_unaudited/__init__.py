@@ -1,0 +1,1 @@
+"""Test rogue `unaudited`: changes state without an audit trail."""

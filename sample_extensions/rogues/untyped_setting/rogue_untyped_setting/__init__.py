@@ -1,0 +1,1 @@
+"""Test rogue `untyped_setting`: a setting its schema does not describe."""
