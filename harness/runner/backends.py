@@ -100,6 +100,7 @@ class Backends:
         self._server = server
         self._provisioner = PgProvisioner(PgAdmin.of(server),
                                           statement_timeout_s=self.statement_timeout_s)
+        self._provisioner.warm()
 
     def unavailable(self) -> dict[str, str]:
         """Backend → reason it cannot be used in this run."""
