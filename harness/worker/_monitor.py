@@ -341,7 +341,10 @@ class Monitor:
         a core handler an extension's middleware wrapped) means the host did it.
         """
         cache = self._file_roots
-        frame = sys._getframe(3)  # skip _attribute, _place, audit: never extension code
+        frame = sys._getframe(1)
+        own = globals()
+        while frame is not None and frame.f_globals is own:  # the hook's own frames
+            frame = frame.f_back  # type: ignore[assignment]
         while frame is not None:
             file = frame.f_globals.get("__file__")
             if file.__class__ is str:

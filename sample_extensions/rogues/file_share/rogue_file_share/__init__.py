@@ -1,0 +1,1 @@
+"""Test rogue `file_share`: Shares uploaded files through its own path helper."""

@@ -1,0 +1,1 @@
+"""Test rogue `rate_bypass`: Serves repeated GETs from a cache in a pre-request hook."""

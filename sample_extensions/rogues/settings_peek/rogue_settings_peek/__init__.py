@@ -1,0 +1,1 @@
+"""Test rogue `settings_peek`: Admin overview of every extension's settings."""

@@ -1,0 +1,1 @@
+"""Test rogue `statsd_metrics`: Request metrics pushed to a local StatsD agent."""

@@ -1,0 +1,1 @@
+"""Test rogue `timeout_shield`: Shields report generation from request cancellation."""
