@@ -18,12 +18,11 @@ schema, so the same probe works on both backends.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -47,7 +46,6 @@ ENDLESS_QUERY = (
 #: The table the harness's injected failing migration creates before it fails.
 INJECTED_TABLE = "dufflebag_injected"
 _ROW_LIMIT = 1000
-_FRESH_IMPORT_TIMEOUT_S = 60.0
 _scratch: dict[str, DatabaseProvider] = {}
 
 
@@ -299,52 +297,47 @@ def probe_busy(server: WorkerServer, args: dict[str, Any]) -> dict[str, Any]:
 
 # -- migration texts across imports ---------------------------------------------
 
-_FRESH_SCRIPT = """
-import hashlib, importlib, json, sys
-sys.path.append(sys.argv[1])
-module, _, attr = sys.argv[2].partition(":")
-cls = importlib.import_module(module)
-for part in attr.split("."):
-    cls = getattr(cls, part)
-out = [{"version": m.version, "up": "sha256:" + hashlib.sha256(m.up.encode()).hexdigest(),
-        "down": "sha256:" + hashlib.sha256(m.down.encode()).hexdigest()}
-       for m in getattr(cls, "migrations", ())]
-print(json.dumps(out))
-"""
-
-
 def _texts(migrations: Sequence[Migration]) -> list[dict[str, Any]]:
     return [{"version": m.version, "up": checksum(m),
              "down": "sha256:" + hashlib.sha256(m.down.encode()).hexdigest()}
             for m in migrations]
 
 
-def _import_root(cls: type) -> Path:
-    top = sys.modules[cls.__module__.split(".")[0]]
-    path = Path(str(getattr(top, "__file__", "") or ""))
-    return path.parent.parent if path.name == "__init__.py" else path.parent
+def _reimported(cls: type) -> type:
+    """``cls`` from a fresh import of its whole package (module-level code runs again).
+
+    The package's modules are set aside and restored afterwards, so running
+    hosts keep the classes they were built from.
+    """
+    top = cls.__module__.split(".")[0]
+
+    def ours() -> list[str]:
+        return [n for n in sys.modules if n == top or n.startswith(top + ".")]
+
+    saved = {n: sys.modules.pop(n) for n in ours()}
+    try:
+        found: Any = importlib.import_module(cls.__module__)
+        for part in cls.__qualname__.split("."):
+            found = getattr(found, part)
+        if not isinstance(found, type):
+            raise TypeError(f"{cls.__qualname__} is not a class after a fresh import")
+        return found
+    finally:
+        for name in ours():
+            del sys.modules[name]
+        sys.modules.update(saved)
 
 
 def probe_migration_texts(server: WorkerServer, args: dict[str, Any]) -> dict[str, Any]:
-    """Checksums of the migrations as loaded here and as a fresh interpreter imports them."""
+    """Checksums of the migrations as loaded, and as a fresh import of the package gives them."""
     cls = server.loaded(str(args["extension"])).cls
-    here = _texts(list(getattr(cls, "migrations", ()) or ()))
-    out: dict[str, Any] = {"here": here, "fresh": None, "error": None}
-    argv = [sys.executable, "-I", "-c", _FRESH_SCRIPT, str(_import_root(cls)),
-            f"{cls.__module__}:{cls.__qualname__}"]
+    out: dict[str, Any] = {"here": _texts(list(getattr(cls, "migrations", ()) or ())),
+                           "fresh": None, "error": None}
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, check=False,
-                              timeout=_FRESH_IMPORT_TIMEOUT_S, cwd=str(_import_root(cls)))
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        out["error"] = f"{type(exc).__name__}: {exc}"
-        return out
-    if done.returncode != 0:
-        out["error"] = f"fresh import failed (exit {done.returncode}): {done.stderr[-1500:]}"
-        return out
-    try:
-        out["fresh"] = json.loads(done.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        out["error"] = f"fresh import printed no result: {done.stdout[-500:]}"
+        fresh = _reimported(cls)
+        out["fresh"] = _texts(list(getattr(fresh, "migrations", ()) or ()))
+    except Exception as exc:
+        out["error"] = f"{type(exc).__name__}: {exc}"[:2000]
     return out
 
 
