@@ -23,7 +23,7 @@ EVIDENCE_LIMIT = 4096
 REDACTED = "[redacted]"
 
 _SECRET_KEY = re.compile(
-    r"pass(word|wd|phrase)?|secret|token|authori[sz]ation|api[-_]?key|private[-_]?key"
+    r"pass(word|wd|phrase)|^pass$|secret|token|authori[sz]ation|api[-_]?key|private[-_]?key"
     r"|cookie|credential|session[-_]?id",
     re.IGNORECASE,
 )
