@@ -1,0 +1,1 @@
+"""Test rogue `memory_leak`: keeps every CSV export in memory, forever."""

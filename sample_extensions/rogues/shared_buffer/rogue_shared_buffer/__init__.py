@@ -1,0 +1,1 @@
+"""Test rogue `shared_buffer`: an ETag middleware sharing one buffer among all requests."""
