@@ -226,6 +226,11 @@ class _Visitor(ast.NodeVisitor):
             self._check_target(target)
         self.generic_visit(node)
 
+    def visit_Expr(self, node: ast.Expr) -> None:
+        if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            return  # a docstring or bare string: text, not a reference
+        self.generic_visit(node)
+
     def visit_Constant(self, node: ast.Constant) -> None:
         if isinstance(node.value, str) and not self.file.is_test:
             hit = next((s for s in _SECRETS if s in node.value), None)

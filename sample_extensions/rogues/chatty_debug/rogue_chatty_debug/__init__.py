@@ -1,0 +1,1 @@
+"""Test rogue `chatty_debug`: Forwards events to a partner API, with verbose debug logging."""

@@ -1,0 +1,1 @@
+"""Test rogue `md5_keys`: API keys for partners, stored as MD5 digests."""
