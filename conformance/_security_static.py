@@ -4,14 +4,17 @@ Nothing here imports or runs extension code. Allowed imports: the standard
 library (``sys.stdlib_module_names``), the extension's own top-level packages,
 packages named like the extensions it declares as dependencies, and
 ``harness.sdk``; test code (``[tests].paths``, any ``conftest.py``) may also
-import ``pytest`` and ``fixtures``. Third-party libraries are not on the list
-yet. Forbidden whatever the list says: harness internals, ``conformance``,
-``reports``, ``_pytest``, ``ctypes``, ``gc`` object walks, ``sys.modules``
-writes, ``importlib`` tricks and ``__import__``, dynamic code (``exec``,
-``eval``, ``compile``), assignments to (or ``setattr`` on) attributes of
-imported modules and objects (monkeypatching someone else's code),
-``builtins`` writes, trace/profile/audit hooks, and references to the
-harness's signing secrets.
+import ``pytest``, ``fixtures`` and the libraries the harness itself runs on
+(test code only ever runs in the harness's environment, where exactly those
+are installed) except the ones that judge it (coverage, bandit, gnupg).
+Third-party libraries in shipped code are not supported yet. Forbidden
+whatever the list says: harness internals, ``conformance``, ``reports``,
+``_pytest``, ``ctypes``, ``gc`` object walks, ``sys.modules`` writes,
+``importlib`` tricks and ``__import__``, dynamic code (``exec``, ``eval``,
+``compile``), assignments to (or ``setattr`` on) attributes of imported
+modules and objects (monkeypatching someone else's code), ``builtins``
+writes, trace/profile/audit hooks, and references to the harness's signing
+secrets.
 """
 
 from __future__ import annotations
@@ -22,7 +25,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Finding", "SourceFile", "own_packages", "scan_imports", "source_files"]
+from harness.loader import RESERVED_TOP_LEVEL
+
+__all__ = [
+    "TEST_LIBRARIES", "Finding", "SourceFile", "own_packages", "scan_imports", "source_files",
+]
 
 _SKIP_DIRS = frozenset({"__pycache__", "build", "dist", "node_modules", "site-packages"})
 _STDLIB = frozenset(sys.stdlib_module_names)
@@ -33,6 +40,11 @@ _FORBIDDEN_MODULES = {
     "zipimport": "import machinery", "importlib.machinery": "import machinery",
 }
 _TEST_ONLY = frozenset({"pytest", "fixtures"})
+#: Libraries of the harness's own environment that test code may use (not its judges).
+TEST_LIBRARIES = frozenset(
+    RESERVED_TOP_LEVEL - _STDLIB - {"harness", "conformance", "fixtures", "reports",
+                                    "sample_extensions", "_pytest", "pytest", "pluggy",
+                                    "coverage", "bandit", "gnupg"})
 _TAMPER_ATTRS = {
     ("gc", "get_objects"): "walks every object in the process",
     ("gc", "get_referrers"): "walks objects that refer to others",
@@ -121,6 +133,8 @@ class _Visitor(ast.NodeVisitor):
                 self.add(node, "forbidden-import", f"imports {module} outside test code")
             return
         if top in _STDLIB or top in self.allowed:
+            return
+        if self.file.is_test and top in TEST_LIBRARIES:
             return
         self.add(node, "not-allowed-import",
                  f"imports {module}: not the standard library, the extension's own package "

@@ -65,8 +65,9 @@ def bandit_medium_listed(ctx: CheckContext) -> None:
 @check(id="SE-03", title="Imports stay on the allow-list; no tampering with the harness",
        requires=("REQ-1.3", "REQ-6.1"), severity=REQUIRED, blocked_by=(),
        fix="Import only the standard library, your own package and harness.sdk (tests may "
-           "also import pytest and fixtures); third-party dependencies are not supported by "
-           "the allow-list yet. Never import harness internals, ctypes or _pytest, walk "
+           "also import pytest, fixtures and the harness's own libraries such as httpx or "
+           "jsonschema); third-party dependencies are not supported by the allow-list yet. "
+           "Never import harness internals, ctypes or _pytest, walk "
            "gc objects, write sys.modules or builtins, import by computed name, run "
            "exec/eval, or assign attributes of other modules.")
 def import_policy(ctx: CheckContext) -> None:
