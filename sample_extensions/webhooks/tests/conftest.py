@@ -12,9 +12,6 @@ from typing import Any
 
 import pytest
 
-#: Fast retries for tests: no waiting between attempts.
-FAST = {"backoff_base_s": 0, "backoff_max_s": 0, "timeout_s": 2}
-
 
 @dataclass
 class Received:

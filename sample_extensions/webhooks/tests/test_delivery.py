@@ -10,9 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import FAST, Receiver
 
 API = "/ext/webhooks/subscriptions"
+#: Fast retries: no waiting between attempts.
+FAST = {"backoff_base_s": 0, "backoff_max_s": 0, "timeout_s": 2}
+Receiver = Any  # the ``receiver`` fixture of conftest.py (tests import only allowed modules)
 Subscribe = Callable[..., dict[str, Any]]
 
 
@@ -233,3 +235,19 @@ def test_deleting_a_subscription_stops_its_deliveries(receiver: Receiver, subscr
     dufflebag_client.get("/healthz")
     drain()
     assert receiver.requests == []
+
+
+def test_deliveries_resume_after_stop_and_start(receiver: Receiver, subscribe: Subscribe,
+                                                dufflebag_client: Any, dufflebag_portal: Any,
+                                                dufflebag_instance: Any,
+                                                drain: Callable[[], None]) -> None:
+    subscribe(receiver.url)
+    dufflebag_portal.call(dufflebag_instance.stop)
+    dufflebag_portal.call(dufflebag_instance.stop)  # idempotent
+    dufflebag_client.get("/healthz")  # stopped: dropped, not queued
+    dufflebag_portal.call(dufflebag_instance.start)
+    assert dufflebag_portal.call(dufflebag_instance.health).status.value == "healthy"
+    dufflebag_client.get("/api/v1/me", as_role="user")
+    drain()
+    assert [r.json()["data"]["path"] for r in receiver.requests] == ["/api/v1/me"]
+    assert dufflebag_instance.dispatcher.dropped == 1

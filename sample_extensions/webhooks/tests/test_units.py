@@ -9,11 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import Receiver
 from webhooks._config import DEFAULT_CONFIG, Settings, parse
 from webhooks._dispatcher import MAX_IN_FLIGHT, Dispatcher, Job
 from webhooks._http import DeliveryError, post
-from webhooks._store import Attempt, Subscription
+from webhooks._store import MIGRATIONS, Attempt, Subscription
 from webhooks.extension import Webhooks
 
 from harness.sdk import ConfigError, Health
@@ -228,8 +227,9 @@ def test_a_bookkeeping_failure_is_kept_as_the_last_error() -> None:
 
 
 def test_health_follows_the_dispatcher(dufflebag_portal: Any, dufflebag_services: Any,
-                                       receiver: Receiver) -> None:
+                                       receiver: Any) -> None:
     ext = Webhooks(queue_size=5)
+    dufflebag_portal.call(dufflebag_services.database.execute, MIGRATIONS[0].up)
     dufflebag_portal.call(ext.initialize, dufflebag_services)
     stopped = dufflebag_portal.call(ext.health)
     assert stopped.status == Health.DEGRADED and stopped.message == "deliveries are not running"

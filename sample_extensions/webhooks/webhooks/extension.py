@@ -95,10 +95,12 @@ class Webhooks(Extension):
         self.settings = parse(config)
 
     async def initialize(self, services: Services) -> None:
+        """Keep the services and load the active subscriptions (migrations already ran)."""
         self.services = services
+        await self._reload()
 
     async def start(self) -> None:
-        await self._reload()
+        """Start delivering; touches no service, so a restart after ``stop()`` works."""
         self.dispatcher.start()
 
     async def stop(self) -> None:
