@@ -13,7 +13,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,7 +78,7 @@ class Traffic:
     host: HostHandle
     companions: Sequence[str]
     own: Sequence[Target]
-    baseline: dict[str, Shape]
+    baseline: Mapping[str, Shape]
     #: Extensions that may be disabled while traffic runs (their 404 is then expected).
     toggled: frozenset[str] = frozenset()
 

@@ -3,7 +3,7 @@
 Latency verdicts use percentiles of raw samples (never means: one stall would
 move a mean, while the requirement is about what most requests pay) and the
 median over several rounds (one noisy round on a shared 2-core machine must not
-decide a verdict). Memory verdicts ask for a trend, not one high sample.
+decide a verdict). Memory verdicts ask for a robust trend, not one high sample.
 """
 
 from __future__ import annotations
@@ -58,10 +58,10 @@ class GrowthLimits:
 class GrowthVerdict:
     """Whether resident memory (after garbage collection) kept growing under load.
 
-    ``growth_mb`` is the growth over the measured window (after warm-up);
-    ``late_growth_mb`` the part of it in the window's second half. A leak grows
-    in both halves and in proportion to traffic; a cache filling up once, or an
-    allocator arena taken once, grows early and then stays.
+    ``growth_mb`` is the trend's growth over the measured window (after
+    warm-up); ``late_growth_mb`` the trend's growth over the window's second
+    half. A leak grows throughout and in proportion to traffic; a cache filling
+    up once, or an allocator arena taken once, grows early and then stays.
     """
 
     growth_mb: float
@@ -81,29 +81,43 @@ class GrowthVerdict:
                 f"growing at the end (+{self.late_growth_mb:.1f} MB in the second half)")
 
 
-def judge_growth(samples_mb: Sequence[float], requests: int,
-                 limits: GrowthLimits | None = None) -> GrowthVerdict:
-    """Judge post-gc RSS samples taken at even intervals across the measured window,
-    during which ``requests`` requests were served.
+def theil_sen_slope(points: Sequence[tuple[float, float]]) -> float:
+    """Median of the slopes between every two points: a trend one outlier cannot bend."""
+    slopes = [(y2 - y1) / (x2 - x1)
+              for i, (x1, y1) in enumerate(points) for x2, y2 in points[i + 1:] if x2 != x1]
+    if not slopes:
+        raise ValueError("theil_sen_slope: needs two points with different x")
+    return statistics.median(slopes)
 
-    Leaking means all of: the last sample exceeds the first by at least
-    ``min_growth_mb``; that growth is at least ``kb_per_request`` per request
-    served; and at least ``late_share`` of it happened in the second half (the
-    median of the middle samples splits the halves, so one odd sample cannot
-    make or break the trend).
+
+def judge_growth(points: Sequence[tuple[float, float]], requests: int,
+                 limits: GrowthLimits | None = None) -> GrowthVerdict:
+    """Judge post-gc samples ``(seconds, rss_mb)`` across the measured window, during
+    which ``requests`` requests were served.
+
+    The trend is the Theil-Sen slope (robust: a single high or low sample does
+    not make or break it). Leaking means all of: the trend grows at least
+    ``min_growth_mb`` over the window; that is at least ``kb_per_request`` per
+    request served; and the trend over the second half of the samples is still
+    at least ``late_share`` of the whole window's (it did not level off).
     """
     limits = limits or GrowthLimits()
-    if len(samples_mb) < 3:
-        raise ValueError(f"judge_growth: needs at least 3 samples, got {len(samples_mb)}")
+    if len(points) < 4:
+        raise ValueError(f"judge_growth: needs at least 4 samples, got {len(points)}")
     if requests < 0:
         raise ValueError(f"judge_growth: requests must be >= 0, got {requests}")
-    first, last = samples_mb[0], samples_mb[-1]
-    n = len(samples_mb)
-    middle = statistics.median(samples_mb[max(1, n // 2 - 1): n // 2 + 1])
-    growth, late = last - first, last - middle
+    ordered = sorted(points)
+    span = ordered[-1][0] - ordered[0][0]
+    if span <= 0:
+        raise ValueError("judge_growth: samples must span some time")
+    slope = theil_sen_slope(ordered)
+    second = ordered[len(ordered) // 2:]
+    late_slope = theil_sen_slope(second)
+    growth = slope * span
+    late = late_slope * (second[-1][0] - second[0][0])
     per_request = growth * 1024 / max(requests, 1)
     leaking = (growth >= limits.min_growth_mb and per_request >= limits.kb_per_request
-               and late >= limits.late_share * growth)
+               and late_slope >= limits.late_share * slope)
     return GrowthVerdict(round(growth, 2), round(late, 2), requests, round(per_request, 2),
                          limits, leaking)
 
@@ -117,4 +131,5 @@ __all__ = [
     "latency_summary",
     "median_of_rounds",
     "percentile",
+    "theil_sen_slope",
 ]

@@ -205,11 +205,11 @@ def memory_bounded(ctx: CheckContext) -> None:
         raise CheckFailed("the load generator completed no request", result.figure())
     watch.sample()  # after: the last point of the trend
     window = watch.window(WARMUP_SHARE)
-    if len(window) < 3:
+    if len(window) < 4:
         raise CheckFailed(f"only {len(window)} memory samples could be taken under load",
                           watch.figure())
     in_window = round(result.requests * (1 - WARMUP_SHARE))  # load is steady: pro rata
-    verdict = judge_growth([s.rss_mb for s in window], in_window, MEMORY_LIMITS)
+    verdict = judge_growth([(s.at_s, s.rss_mb) for s in window], in_window, MEMORY_LIMITS)
     limits = MEMORY_LIMITS
     figure = {**watch.figure(), "growth_mb": verdict.growth_mb,
               "late_growth_mb": verdict.late_growth_mb, "requests_in_window": in_window,
