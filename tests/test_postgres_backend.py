@@ -307,3 +307,18 @@ def test_a_run_killed_with_sigkill_leaves_nothing_running_and_the_next_run_is_cl
     statuses = {f"{r['check']}@{r['backend']}": r["status"] for r in report["results"]}
     assert statuses["DB-01@postgresql"] == "pass"
     assert not cluster.exists(), "the dead run's cluster was not swept"
+
+
+def test_public_names_of_the_postgresql_modules_are_pinned() -> None:
+    import harness.db.pg_grants
+    import harness.db.pg_inspect
+    import harness.db.pg_provision
+
+    assert sorted(harness.db.pg_grants.__all__) == [
+        "GrantsError", "PgGrantedProvider", "PgGrants", "RoleGrant", "describe_grants"]
+    assert sorted(harness.db.pg_provision.__all__) == [
+        "CORE_CONNECTIONS", "DATABASE_PREFIX", "MAX_POOL", "PgAdmin", "PgProvisioner"]
+    assert harness.db.pg_inspect.__all__ == ["PgInspector"]
+    for module in (harness.db.pg_grants, harness.db.pg_inspect, harness.db.pg_provision):
+        for name in module.__all__:
+            assert hasattr(module, name), f"{module.__name__}.{name}"
