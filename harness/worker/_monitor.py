@@ -31,13 +31,13 @@ What is recorded, per extension root (a folder the worker appended to
 Attribution walks the Python frames of the audited call upward, reading each
 module's ``__file__`` from ``f_globals`` (no audit event, no ``f_code``), past
 library code (stdlib, site-packages) to the first frame that is either an
-extension's (the event is its doing) or the harness's own (a host service the
-extension called, or a core handler an extension's middleware wrapped: the
-host's doing). Events in a thread whose target or class comes from an
-extension are attributed to it too. Events with no extension frame (the host's
-own work, or work an extension handed to a shared thread pool, e.g.
-``run_in_executor(None, os.system, ...)``) are not attributed; subprocess and
-native ones are kept apart as *unattributed*.
+extension's (the event is its doing) or anything else — the harness: a host
+service the extension called, or a core handler an extension's middleware
+wrapped (the host's doing). Events in a thread whose target or class comes
+from an extension are attributed to it too. Events with no extension frame
+(the host's own work, or work an extension handed to a shared thread pool,
+e.g. ``run_in_executor(None, os.system, ...)``) are not attributed;
+subprocess and native ones are kept apart as *unattributed*.
 Code that runs with crafted globals (``exec`` with a fresh namespace) is not
 attributed either: this is a detector for honest mistakes and careless
 dependencies, and the static import policy covers deliberate tampering.
@@ -178,7 +178,7 @@ class Monitor:
         self._lock = threading.Lock()
         self._busy: set[int] = set()
         self._file_roots: dict[str, str] = {}
-        self._real_dirs: dict[str, str] = {}
+        self._real_paths: dict[str, str] = {}
         self.errors = 0
         self._fixed = None if roots is None else _dirs(roots)
         self._baseline = set(sys.path)
@@ -186,6 +186,7 @@ class Monitor:
         self._roots: tuple[str, ...] = self._fixed or ()
         self._readable = _code_dirs() + _SYSTEM_DATA
         self._harness = _HARNESS_DIR
+        self._library = tuple(d for d in _code_dirs() if d != _HARNESS_DIR)
         self._temp = _dirs([tempfile.gettempdir(), os.getcwd()])
         self._storage_bases = tuple(os.path.realpath(tempfile.gettempdir()) + os.sep + p
                                     for p in STORAGE_PREFIXES)
@@ -270,7 +271,7 @@ class Monitor:
         busy.add(ident)
         try:
             if event in _RELINK:
-                self._real_dirs.clear()
+                self._real_paths.clear()
             facts = self._facts(event, args)
             if facts is not None:
                 self._place(event, facts, roots)
@@ -280,12 +281,13 @@ class Monitor:
             busy.discard(ident)
 
     def _place(self, event: str, facts: Facts, roots: tuple[str, ...]) -> None:
-        owner, where = self._attribute(roots)
+        owner, file, line = self._attribute(roots)
         if owner is None:
             if facts[0] in ("subprocess", "native"):
                 self._note_unattributed(event, facts)
             return
         for fact in self._judge_files(owner, facts):
+            where = f"{file[len(owner):]}:{line}" if file else "(thread started by the extension)"
             self._record(owner, where, event, fact)
 
     def _facts(self, event: str, args: tuple[Any, ...]) -> Facts | None:
@@ -323,8 +325,9 @@ class Monitor:
             target = f"{_text(host, 255).lower()}:{'*' if port in (None, 0, '') else port}"
             return "network", [(target, False)]
         if event in _SUBPROCESS:
-            shown = args[1] if event in ("subprocess.Popen", "os.exec", "os.posix_spawn") else (
-                args[2] if event == "os.spawn" and len(args) > 2 else (args[0] if args else ""))
+            index = {"subprocess.Popen": 1, "os.exec": 1, "os.posix_spawn": 1, "os.spawn": 2}
+            at = index.get(event, 0)
+            shown = args[at] if len(args) > at else None
             return "subprocess", [(_text(shown or event), False)]
         if event in _NATIVE:
             name = _text(args[0]) if event == "ctypes.dlopen" and args else (
@@ -332,13 +335,14 @@ class Monitor:
             return "native", [(name or event, False)]
         return None
 
-    def _attribute(self, roots: tuple[str, ...]) -> tuple[str | None, str]:
-        """(root, "relpath:line") of the extension that performed the audited call.
+    def _attribute(self, roots: tuple[str, ...]) -> tuple[str | None, str, int]:
+        """(root, file, line) of the extension that performed the audited call.
 
         The first frame above the call that is not library code (stdlib,
         site-packages) decides: an extension's frame attributes the event to it;
-        a frame of the harness itself (a host service the extension called, or
-        a core handler an extension's middleware wrapped) means the host did it.
+        any other code (the harness: a host service the extension called, or a
+        core handler an extension's middleware wrapped) means the host did it.
+        Frames without ``__file__`` (code run by ``exec``) are passed over.
         """
         cache = self._file_roots
         frame = sys._getframe(1)
@@ -352,19 +356,20 @@ class Monitor:
                 if root is None:
                     root = cache[file] = self._classify(file, roots)
                 if root is _HOST:
-                    return None, ""
+                    return None, "", 0
                 if root:
-                    return root, f"{file[len(root):]}:{frame.f_lineno}"
+                    return root, file, frame.f_lineno
             frame = frame.f_back  # type: ignore[assignment]
-        owner = self._thread_owner(roots)
-        return owner, ("(thread started by the extension)" if owner else "")
+        return self._thread_owner(roots), "", 0
 
     def _classify(self, file: str, roots: tuple[str, ...]) -> str:
         """The extension root ``file`` lies under, :data:`_HOST`, or "" for library code."""
         root = next((r for r in roots if file.startswith(r)), "")
-        if not root and file.startswith(self._harness):
+        if root:
+            return root
+        if file.startswith(self._harness) or not file.startswith(self._library):
             return _HOST
-        return root
+        return ""
 
     def _thread_owner(self, roots: tuple[str, ...]) -> str | None:
         """The extension that started the current thread (by its target or class)."""
@@ -409,15 +414,13 @@ class Monitor:
         return out
 
     def _resolve(self, path: str) -> str:
-        """``os.path.realpath`` with the folder part cached (cleared on any relink)."""
-        folder, _, base = path.rpartition(os.sep)
-        real_dir = self._real_dirs.get(folder)
-        if real_dir is None:
-            if len(self._real_dirs) > 4096:
-                self._real_dirs.clear()
-            real_dir = self._real_dirs[folder] = os.path.realpath(folder or os.sep)
-        full = real_dir.rstrip(os.sep) + os.sep + base
-        return os.path.realpath(full) if os.path.islink(full) else full
+        """``os.path.realpath``, cached (the cache is cleared by any rename or symlink)."""
+        real = self._real_paths.get(path)
+        if real is None:
+            if len(self._real_paths) > 8192:
+                self._real_paths.clear()
+            real = self._real_paths[path] = os.path.realpath(path)
+        return real
 
     def _storage_owner(self, real: str) -> str | None:
         for base in self._storage_bases:
