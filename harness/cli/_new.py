@@ -37,6 +37,5 @@ def new_cmd(name: str, directory: Path | None) -> None:
     shown = os.path.relpath(root) if not directory or not directory.is_absolute() else str(root)
     click.echo("Next:")
     click.echo(f"  cd {shown}")
-    click.echo("  python -m pytest tests -q        # its own tests (with -p fixtures.plugin "
-               "if pytest plugins are not auto-loaded)")
-    click.echo("  dufflebag-cert certify .         # the full certification")
+    click.echo("  python -m pytest tests -q    # its own tests")
+    click.echo("  dufflebag-cert certify .     # the full certification")
