@@ -19,7 +19,7 @@ import pytest
 from _cli import ROOT, run_cli
 
 from harness.db.pg_grants import PgGrantedProvider
-from harness.db.pg_provision import MAX_POOL
+from harness.db.pg_provision import MAX_POOL, PgAdmin, PgProvisioner
 from harness.pg import PgServer, postgres_required, provision
 from harness.pg._binaries import find_bindir
 from harness.runner import BadInput, CertifyOptions, certify
@@ -322,3 +322,37 @@ def test_public_names_of_the_postgresql_modules_are_pinned() -> None:
     for module in (harness.db.pg_grants, harness.db.pg_inspect, harness.db.pg_provision):
         for name in module.__all__:
             assert hasattr(module, name), f"{module.__name__}.{name}"
+
+
+def test_databases_left_on_a_shared_server_by_a_killed_run_are_swept() -> None:
+    server = provision(require=True)
+    assert server is not None
+    admin = PgAdmin.of(server)
+    mine = PgProvisioner(admin)
+    code = ("import os, sys, time\n"
+            "from harness.db.pg_provision import PgAdmin, PgProvisioner\n"
+            "admin = PgAdmin(sys.argv[1], int(sys.argv[2]), sys.argv[3], os.environ['PW'])\n"
+            "grants = PgProvisioner(admin).create({'alpha': 1})\n"
+            "print(grants.dbname, grants.extensions['alpha'].user, flush=True)\n"
+            "time.sleep(120)\n")
+    child = subprocess.Popen([sys.executable, "-c", code, server.host, str(server.port),
+                              server.user], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "PW": server.password})
+    try:
+        assert child.stdout is not None
+        dbname, role = child.stdout.readline().split()
+        kept = mine.create({"alpha": 1})  # a live process's database is never swept
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        removed = mine.sweep_stale()
+        assert dbname in removed and kept.dbname not in removed
+        with _admin(server) as conn:
+            names = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
+            roles = {r[0] for r in conn.execute("SELECT rolname FROM pg_roles")}
+        assert dbname not in names and role not in roles
+        assert kept.dbname in names
+    finally:
+        if child.poll() is None:
+            child.kill()
+        mine.close()
+        server.close()

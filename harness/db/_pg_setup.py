@@ -103,9 +103,10 @@ def new_password() -> str:
     return secrets.token_urlsafe(24)
 
 
-def create_database(admin: PgAdmin, dbname: str) -> None:
+def create_database(admin: PgAdmin, dbname: str, *, comment: str | None = None) -> None:
     """Create ``dbname`` with nothing granted to ``PUBLIC`` (no CONNECT, TEMP, public schema).
 
+    ``comment`` is stored on the database (who made it, for a later clean-up).
     On failure after the ``CREATE``, the database is dropped again.
     """
     db = sql.Identifier(dbname)
@@ -115,6 +116,9 @@ def create_database(admin: PgAdmin, dbname: str) -> None:
         with admin.connect(dbname) as conn, conn.transaction():
             conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(db))
             conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+            if comment is not None:
+                conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                    db, sql.Literal(comment)))
     except BaseException:
         drop_database(admin, dbname, ())
         raise

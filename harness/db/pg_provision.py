@@ -19,13 +19,24 @@ machine, half a second on a busy one), and a run creates one per check. So
 one empty database is kept ready: made in a background thread while the
 current host runs, and handed out (roles and schemas added, ~20 ms) by the
 next :meth:`PgProvisioner.create`.
+
+A harness killed with ``kill -9`` cannot drop what it made on a server it does
+not own (a DSN). Each database therefore carries a comment naming the
+machine and the process that made it; :meth:`PgProvisioner.sweep_stale`
+drops databases (and their roles) whose process on this machine is gone.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import secrets
+import socket
 import threading
 from collections.abc import Mapping
+from typing import Any
+
+import psutil
 
 from harness.db._pg_setup import (
     PgAdmin,
@@ -40,12 +51,44 @@ from harness.sdk import NAME_PATTERN
 
 __all__ = ["CORE_CONNECTIONS", "DATABASE_PREFIX", "MAX_POOL", "PgAdmin", "PgProvisioner"]
 
+_log = logging.getLogger("harness.db")
+_OWNER_TAG = "dufflebag-owner "
+_OURS = (
+    "SELECT d.datname, shobj_description(d.oid, 'pg_database') FROM pg_database d "
+    "WHERE d.datname LIKE 'dufflebag\\_%'"
+)
+_ROLES_OF = "SELECT rolname FROM pg_roles WHERE rolname = %s OR rolname LIKE %s"
+
 DATABASE_PREFIX = "dufflebag_"
 #: The host's core login: users and tokens are read once into memory, so few sessions.
 CORE_CONNECTIONS = 5
 #: Upper bound of one extension's pool (its ``db_connections`` quota is capped here),
 #: so 10 extensions x 2 hosts alive at once stay well inside ``max_connections``.
 MAX_POOL = 10
+
+
+def _owner_comment() -> str:
+    me = psutil.Process()
+    return _OWNER_TAG + json.dumps({"host": socket.gethostname(), "pid": me.pid,
+                                    "started": me.create_time()}, sort_keys=True)
+
+
+def _owner_gone(comment: str | None) -> bool:
+    """Whether the comment names a process of this machine that no longer runs."""
+    if not comment or not comment.startswith(_OWNER_TAG):
+        return False
+    try:
+        owner: dict[str, Any] = json.loads(comment[len(_OWNER_TAG):])
+        host, pid, started = str(owner["host"]), int(owner["pid"]), float(owner["started"])
+    except (ValueError, KeyError, TypeError):
+        return False
+    if host != socket.gethostname():
+        return False  # another machine's run: not ours to judge
+    try:
+        created: float = psutil.Process(pid).create_time()
+        return abs(created - started) >= 1.0  # the pid was reused by another process
+    except psutil.Error:
+        return True
 
 
 class PgProvisioner:
@@ -91,7 +134,7 @@ class PgProvisioner:
             token = self._spares.pop() if self._spares else None
         if token is None:
             token = secrets.token_hex(4)
-            create_database(self._admin, f"{DATABASE_PREFIX}{token}")
+            create_database(self._admin, f"{DATABASE_PREFIX}{token}", comment=_owner_comment())
         dbname = f"{DATABASE_PREFIX}{token}"
         core = RoleGrant(f"core_{token}", new_password(), "core", CORE_CONNECTIONS)
         grants = PgGrants(
@@ -119,6 +162,27 @@ class PgProvisioner:
         self._start_refill()
         return grants
 
+    def sweep_stale(self) -> list[str]:
+        """Drop databases (and their roles) left by harness processes of this machine that
+        died (``kill -9``); return their names. Never touches another machine's or a live
+        process's databases; failures are logged and skipped."""
+        removed: list[str] = []
+        with self._admin.connect() as conn:
+            found = conn.execute(_OURS).fetchall()
+            for dbname, comment in found:
+                if not _owner_gone(comment):
+                    continue
+                token = str(dbname)[len(DATABASE_PREFIX):]
+                try:
+                    roles = [r[0] for r in conn.execute(
+                        _ROLES_OF, (f"core_{token}", f"ext\\_%\\_{token}")).fetchall()]
+                    drop_database(self._admin, str(dbname), roles)
+                except Exception as exc:
+                    _log.warning("could not remove stale database %s: %s", dbname, exc)
+                    continue
+                removed.append(str(dbname))
+        return removed
+
     def warm(self) -> None:
         """Start making the spare database now (e.g. while the worker starts)."""
         self._start_refill()
@@ -134,7 +198,7 @@ class PgProvisioner:
     def _make_spare(self) -> None:
         token = secrets.token_hex(4)
         try:
-            create_database(self._admin, f"{DATABASE_PREFIX}{token}")
+            create_database(self._admin, f"{DATABASE_PREFIX}{token}", comment=_owner_comment())
         except Exception:
             return  # the next create() makes its database itself and says why if it fails
         with self._lock:

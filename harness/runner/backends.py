@@ -100,6 +100,7 @@ class Backends:
         self._server = server
         self._provisioner = PgProvisioner(PgAdmin.of(server),
                                           statement_timeout_s=self.statement_timeout_s)
+        self._provisioner.sweep_stale()  # left on a shared server by runs killed with -9
         self._provisioner.warm()
 
     def unavailable(self) -> dict[str, str]:
