@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import socket
 import threading
@@ -67,9 +68,19 @@ CORE_CONNECTIONS = 5
 MAX_POOL = 10
 
 
+def _machine() -> str:
+    """This host and pid namespace: pids are only comparable within one namespace
+    (two containers may share a host name, never a pid namespace)."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname()} {namespace}".strip()
+
+
 def _owner_comment() -> str:
     me = psutil.Process()
-    return _OWNER_TAG + json.dumps({"host": socket.gethostname(), "pid": me.pid,
+    return _OWNER_TAG + json.dumps({"host": _machine(), "pid": me.pid,
                                     "started": me.create_time()}, sort_keys=True)
 
 
@@ -82,8 +93,8 @@ def _owner_gone(comment: str | None) -> bool:
         host, pid, started = str(owner["host"]), int(owner["pid"]), float(owner["started"])
     except (ValueError, KeyError, TypeError):
         return False
-    if host != socket.gethostname():
-        return False  # another machine's run: not ours to judge
+    if host != _machine():
+        return False  # another machine's (or container's) run: not ours to judge
     try:
         created: float = psutil.Process(pid).create_time()
         return abs(created - started) >= 1.0  # the pid was reused by another process
