@@ -1,4 +1,4 @@
-"""nox sessions: tests, certify, lint, typecheck (``nox -l`` lists them)."""
+"""nox sessions: tests, certify, lint, typecheck, html, bench, load (``nox -l`` lists them)."""
 
 from __future__ import annotations
 
@@ -61,3 +61,27 @@ def html(session: nox.Session) -> None:
     session.run(chromium, *flags, "--window-size=1280,2000", f"--screenshot={out}/report.png",
                 page, external=True)
     session.log(f"screenshot: {out}/report.png")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks of the host's per-request cost against bare Starlette (pytest-benchmark;
+    fails when a target is missed), then the database figures. Arguments go to pytest."""
+    session.install(".[dev]")
+    session.run("python", "-m", "pytest", "tests/bench_host.py", "-p", "no:cacheprovider",
+                "--benchmark-disable-gc", "--benchmark-json=bench-host.json", *session.posargs)
+    session.run("python", "-m", "tests.db.bench_db")
+
+
+#: The checks the load session runs: overhead, locust load, memory, ten extensions at once.
+LOAD_CHECKS = "PF-01,PF-03,PF-04,CC-01,CC-02"
+
+
+@nox.session
+def load(session: nox.Session) -> None:
+    """Load, memory and concurrency checks alone, full profile, against an extension
+    (default: sample_extensions/analytics). A subset never certifies: exit 3 is success."""
+    session.install(".")
+    target = session.posargs or ["sample_extensions/analytics"]
+    session.run("dufflebag-cert", "certify", *target, "--profile", "full",
+                "--only", LOAD_CHECKS, "--out", "certification/load", success_codes=[0, 3])
