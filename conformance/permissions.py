@@ -104,6 +104,8 @@ def rate_limit_holds(ctx: CheckContext) -> None:
     evidence = {"declared_rps": declared, "tested_rps": rate, "sent": count,
                 "served": len(served), "limited_429": limited, "elapsed_s": round(elapsed, 3),
                 "allowance": round(allowance, 1), "examples": served[-10:]}
+    ctx.figure("rate_limit", {k: evidence[k] for k in ("tested_rps", "sent", "served",
+                                                        "limited_429", "elapsed_s")})
     if len(served) > allowance:
         raise CheckFailed(f"{len(served)} of {count} requests in {elapsed:.2f} s were served at "
                           f"a limit of {rate}/s (at most {allowance:.0f} may pass)", evidence)
@@ -154,6 +156,9 @@ def concurrency_limit_holds(ctx: CheckContext) -> None:
     evidence = {"declared": declared, "tested_limit": limit, "sent_at_once": len(burst),
                 "statuses": statuses, "handlers_at_once": calls["max_active"],
                 "requests": sorted({f"{m} {p}" for m, p, _ in burst})}
+    ctx.figure("concurrency_limit", {"tested_limit": limit, "sent_at_once": len(burst),
+                                     "refused_503": statuses.count(503),
+                                     "handlers_at_once": calls["max_active"]})
     if calls["max_active"] > limit:
         raise CheckFailed(f"{calls['max_active']} handlers ran at once at a limit of {limit} "
                           "(work continued outside the host's count)", evidence)
@@ -190,6 +195,10 @@ def timeout_holds(ctx: CheckContext) -> None:
     ran_on = [c for c in calls["calls"] if c["outcome"] == "completed"]
     evidence = {"timeout_s": timeout, "handler_hold_s": hold, "late_or_not_504": late,
                 "calls": calls["calls"][:20]}
+    ctx.figure("request_timeout", {"timeout_s": timeout, "requests": len(targets),
+                                   "answered_504": [s for s, _ in results].count(504),
+                                   "cancelled": sum(c["outcome"] == "cancelled"
+                                                    for c in calls["calls"])})
     if late:
         raise CheckFailed(f"{len(late)} request(s) slower than the {timeout:g} s timeout were "
                           f"not answered 504 on time (e.g. {late[0]['request']} → "
