@@ -55,7 +55,7 @@ def test_filesystem_prefixes(prefixes: list[str], path: str, covered: bool) -> N
 
 
 def test_each_kind_of_use_needs_its_own_declaration() -> None:
-    records = [
+    records: list[dict[str, object]] = [
         {"kind": "file", "event": "open", "target": "/etc/passwd", "write": False,
          "where": "pkg/a.py:3"},
         {"kind": "file", "event": "open", "target": "/tmp/w/dbh-storage-1/me/x", "write": True,
@@ -283,6 +283,7 @@ def test_tamper_rogues_end_failed_in_a_report_the_signature_still_vouches_for(
     report_file = outcome.out_dir / "report.json"
     checked = verify(report_file, keyring, require_level="provisional")
     assert checked.code == LEVEL_BELOW, checked.sentence
+    assert checked.report is not None
     assert checked.report == json.loads(report_file.read_text())
     assert checked.report["level"] == "failed"
     flipped = tmp_path / "flipped.json"

@@ -20,7 +20,7 @@ def _all_sections() -> list[dict[str, Any]]:
         if type(obj).__name__ == "ExtensionConfig" and hasattr(obj, "all"):
             try:
                 found.append(dict(obj.all()))
-            except Exception:  # noqa: S112 - best effort overview
+            except Exception:  # best effort overview
                 continue
     return found
 
