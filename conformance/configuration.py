@@ -32,6 +32,12 @@ from conformance._types import REQUIRED, CheckContext, CheckFailed, CheckSkipped
 EXAMPLES = {"quick": 15, "full": 50}
 #: What the host's 422 detail starts with when apply_config or a callback crashed.
 CRASH_PREFIXES = ("apply_config raised", "on_change callback raised")
+#: CF-03: a configuration the schema admits may still be refused on purpose (a ConfigError
+#: from apply_config, e.g. a cross-field rule JSON Schema cannot state); only crashes fail.
+#: False makes any refusal of an admitted configuration a failure.
+ACCEPT_DELIBERATE_REFUSALS = True
+#: CF-05: admitted configurations offered before concluding the extension refuses reloads.
+RELOAD_TRIES = 10
 _LOADED = ("LC-01", "LC-03", "CF-01", "CF-02")
 
 
@@ -76,8 +82,10 @@ def _admitted(schema: Mapping[str, Any], count: int, seed: int) -> list[dict[str
 def schema_is_valid(ctx: CheckContext) -> None:
     """Write `config_schema` as JSON Schema draft 2020-12 (or name your draft in `$schema`)
     with `"type": "object"`; check it with `validator_for(s).check_schema(s)` (jsonschema)."""
-    host = ctx.host()
-    schema = details(host, ctx.extension).get("config_schema")
+    try:
+        schema = details(ctx.host(), ctx.extension).get("config_schema")
+    except CheckFailed:  # the host could not even list it: ask the class itself
+        schema = ctx.probe("describe", extension=ctx.extension).get("config_schema")
     if not isinstance(schema, dict):
         raise CheckFailed(f"config_schema is {type(schema).__name__}, not a JSON Schema object")
     try:
@@ -140,7 +148,7 @@ def admitted_configs_apply(ctx: CheckContext) -> None:
         detail = str(body.get("detail", ""))
         if status >= 500 or (status == 422 and not expected and detail.startswith(CRASH_PREFIXES)):
             crashes.append({"config": config, "status": status, "answer": body})
-        elif status == 422 and not expected:
+        elif status == 422 and not expected and ACCEPT_DELIBERATE_REFUSALS:
             counts["refused"] += 1
         elif 200 <= status < 300:
             counts["applied"] += 1
@@ -195,18 +203,20 @@ def invalid_refused_with_path(ctx: CheckContext) -> None:
 
 
 def _reload_target(host: HostHandle, ctx: CheckContext, schema: dict[str, Any],
-                   defaults: dict[str, Any]) -> dict[str, Any] | None:
-    """An admitted configuration unlike the defaults that the extension accepts (applied)."""
+                   defaults: dict[str, Any]) -> tuple[dict[str, Any] | None, int]:
+    """An admitted configuration unlike the defaults that the extension accepts (applied),
+    and how many such configurations were offered."""
     candidates: list[tuple[int, int, dict[str, Any]]] = []
-    for config in _admitted(schema, 20, ctx.seed):
+    for config in _admitted(schema, 30, ctx.seed):
         merged = merge_defaults(defaults, config)
         if merged != defaults and schema_error(schema, merged) is None:
             changed = sum(1 for k in merged if merged[k] != defaults.get(k))
             candidates.append((-changed, len(candidates), config))
-    for _, _, config in sorted(candidates, key=lambda c: c[:2])[:5]:
+    offered = sorted(candidates, key=lambda c: c[:2])[:RELOAD_TRIES]
+    for _, _, config in offered:
         if 200 <= _put(host, ctx.extension, config)[0] < 300:
-            return config
-    return None
+            return config, len(offered)
+    return None, len(offered)
 
 
 @check(id="CF-05", title="A hot reload applies without restart",
@@ -215,9 +225,13 @@ def hot_reload_applies(ctx: CheckContext) -> None:
     """Apply everything in `apply_config` (or read `services.config` when you need a value):
     whatever you compute from configuration in `initialize` or `start` goes stale on reload."""
     host, schema, defaults = _loaded(ctx)
-    target = _reload_target(host, ctx, schema, defaults)
+    target, offered = _reload_target(host, ctx, schema, defaults)
+    if target is None and offered:
+        raise CheckFailed(f"the extension refused all {offered} admitted configuration(s) "
+                          "that differ from its defaults: it cannot be reconfigured without "
+                          "a restart", {"offered": offered})
     if target is None:
-        ctx.figure("cf_reload", "no configuration other than the defaults was accepted")
+        ctx.figure("cf_reload", "the schema admits no configuration other than the defaults")
         return
     shown = _config(host, ctx.extension)
     if shown != merge_defaults(defaults, target):

@@ -295,3 +295,55 @@ def test_compare_ignores_what_differs_between_any_two_starts(
     [result] = refused["results"]
     assert result["outcome"] == "refused" and result["path"] == "$.level"
     assert result["changed"] == [] and result["config_kept"] is True
+
+
+FROZEN_CONFIG = '''
+from harness.sdk import ConfigError, Extension, JSONResponse, Metadata
+
+
+class Ext(Extension):
+    metadata = Metadata(name="frozen_config", version="1.0.0", description="d", author="a",
+                        license="MIT", homepage="https://example.org")
+    config_schema = {"type": "object", "properties": {"level": {"type": "integer"}},
+                     "additionalProperties": False}
+    default_config = {"level": 1}
+
+    def __init__(self):
+        self.level = None
+
+    def apply_config(self, config):
+        if self.level is not None:
+            raise ConfigError("changing the level needs a restart", "$.level")
+        self.level = config["level"]
+
+    def register_routes(self, router):
+        router.get("/ping", self.ping)
+
+    async def ping(self, request):
+        return JSONResponse({"level": self.level})
+'''
+
+
+def test_an_extension_that_refuses_every_reload_fails_cf05(tmp_path: Path) -> None:
+    from harness.runner import CertifyOptions, certify
+
+    root = tmp_path / "frozen_config"
+    (root / "frozen_config_pkg").mkdir(parents=True)
+    (root / "frozen_config_pkg" / "__init__.py").write_text(FROZEN_CONFIG)
+    (root / "extension.toml").write_text(textwrap.dedent('''
+        [extension]
+        name = "frozen_config"
+        version = "1.0.0"
+        entry = "frozen_config_pkg:Ext"
+        description = "d"
+        author = "a"
+        license = "MIT"
+        homepage = "https://example.org"
+        host_api = ">=1.0,<2"
+    '''))
+    outcome = certify(CertifyOptions(path=root, out=tmp_path / "out", profile="quick",
+                                     only=["CF-03", "CF-05"], seed=5))
+    results = {r["check"]: r for r in outcome.report["results"]}
+    assert results["CF-03"]["status"] == "pass"  # deliberate refusals are not crashes
+    assert results["CF-05"]["status"] == "fail"
+    assert "refused all" in results["CF-05"]["reason"]

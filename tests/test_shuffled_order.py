@@ -23,6 +23,9 @@ SAMPLES = ROOT / "sample_extensions"
 #: What to certify and which areas: a good extension across the behavioural areas, a rogue
 #: whose failed LC-03 blocks most of them (while LC-07, blocked only by LC-01, fails on its
 #: own), and one whose failed CF-02 blocks the rest of CF.
+#: Judged on wall-clock latency: a busy CI machine could flip one run and not the other, and
+#: order cannot matter to them (each measures one fresh host on its own).
+TIMED = frozenset({"FI-05", "FI-06"})
 CASES = [
     pytest.param(SAMPLES / "analytics", ("LC", "RT", "AU", "FI", "HK", "CF"), id="analytics"),
     pytest.param(SAMPLES / "rogues" / "dep_conflict", ("LC", "RT", "AU"), id="dep_conflict"),
@@ -52,7 +55,7 @@ def _verdicts(outcome: Any) -> dict[str, tuple[str, str]]:
 @pytest.mark.parametrize(("path", "areas"), CASES)
 def test_shuffled_run_gives_the_same_verdicts(path: Path, areas: tuple[str, ...],
                                                tmp_path: Path) -> None:
-    only = sorted(s.id for s in load_checks() if s.area in areas)
+    only = sorted(s.id for s in load_checks() if s.area in areas and s.id not in TIMED)
     in_order, first = _run(path, only, tmp_path / "in-order", shuffle=False)
     shuffled, second = _run(path, only, tmp_path / "shuffled", shuffle=True)
     assert sorted(in_order) == sorted(shuffled)
