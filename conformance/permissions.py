@@ -37,7 +37,9 @@ HOLD_S = 1.5
 #: The host-wide request timeout the timeout check runs with (quotas may only tighten it).
 TIMEOUT_S = 1.0
 #: How late a 504 may come after the timeout on a noisy machine.
-TIMEOUT_SLACK_S = 1.5
+TIMEOUT_SLACK_S = 2.0
+#: How much longer than the timeout a slowed handler waits (well past the slack).
+TIMEOUT_HOLD_EXTRA_S = 3.0
 _UNREGISTERED = "dbh-unregistered-probe"
 
 Target = tuple[str, str, str | None]
@@ -183,7 +185,7 @@ def timeout_holds(ctx: CheckContext) -> None:
     timeout = min(TIMEOUT_S, quota) if quota > 0 else TIMEOUT_S
     hid = host_id(host)
     _tighten(ctx, host, requests_per_second=0, concurrent_requests=0)
-    hold = timeout + 2.0
+    hold = timeout + TIMEOUT_HOLD_EXTRA_S
     ctx.probe("quota.slow", host_id=hid, extension=ctx.extension, hold_s=hold)
     t0 = time.monotonic()
     results = _burst(host, targets)
