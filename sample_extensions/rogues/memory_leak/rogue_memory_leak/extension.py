@@ -12,8 +12,8 @@ import uuid
 
 from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
 
-#: Rows per export; each export is about 256 KB of CSV text.
-ROWS = 4096
+#: Rows per export; each export is about 128 KB of CSV text.
+ROWS = 2048
 TTL_S = 3600.0
 
 _EXPORTS: dict[str, tuple[float, str]] = {}  # export id -> (created, csv)
