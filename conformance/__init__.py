@@ -56,8 +56,8 @@ def load_checks() -> Registry:
 
 __all__ = [
     "ADVISORY",
-    "NOT_AREAS",
     "BACKENDS",
+    "NOT_AREAS",
     "REGISTRY",
     "REQUIRED",
     "Catalog",

@@ -93,7 +93,7 @@ def disabled_is_gone(ctx: CheckContext) -> None:
             resp = host.request(method, concrete(r["full_path"]), as_role="admin")
             if resp.status_code != 404:
                 still.append({"route": f"{method} {r['full_path']}", "status": resp.status_code})
-    diffs = core_differences(host, ctx.host(extensions=[]))
+    diffs = core_differences(host, ctx.bare_host())
     if still:
         raise CheckFailed(f"{len(still)} route(s) still answer after disable "
                           f"(e.g. {still[0]['route']} → {still[0]['status']})", {"routes": still})

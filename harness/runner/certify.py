@@ -90,7 +90,8 @@ def declared_capabilities(m: Manifest) -> list[str]:
 class _WorkerFactory:
     """Starts workers with the extension (and companions) materialized and loaded."""
 
-    def __init__(self, manifest: Manifest, companions: list[Manifest], separate_uid: bool) -> None:
+    def __init__(self, manifest: Manifest | None, companions: list[Manifest],
+                 separate_uid: bool) -> None:
         self.manifest = manifest
         self.companions = companions
         self.separate_uid = separate_uid
@@ -99,7 +100,8 @@ class _WorkerFactory:
         worker = WorkerClient(separate_uid=self.separate_uid)
         try:
             items = []
-            for m in [self.manifest, *self.companions]:
+            target = [self.manifest] if self.manifest is not None else []
+            for m in [*target, *self.companions]:
                 root = materialize(m.root, worker.ext_dir / m.name)
                 items.append({
                     "name": m.name, "root": str(root), "entry": str(m.entry),
@@ -200,7 +202,8 @@ def _run(opts: CertifyOptions, bus: EventBus, manifest: Manifest, digest_target:
                         [p.pair for p in plan]))
     executor = Executor(manifest=manifest, profile=opts.profile, seed=seed, bus=bus,
                         start_worker=_WorkerFactory(manifest, companions, opts.separate_uid),
-                        companions=[c.name for c in companions], backends=backends)
+                        companions=[c.name for c in companions], backends=backends,
+                        start_reference=_WorkerFactory(None, companions, opts.separate_uid))
     try:
         results = executor.run(plan)
     except (WorkerError, WorkerOpError) as exc:

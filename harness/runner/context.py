@@ -97,6 +97,7 @@ class RunContext:
     worker: WorkerClient
     backends: Backends
     companion_names: Sequence[str] = ()
+    reference: Callable[[], WorkerClient] | None = None
     figures: dict[str, Any] = field(default_factory=dict)
     self_reported: bool = False
     hosts: list[RemoteHost] = field(default_factory=list)
@@ -113,6 +114,29 @@ class RunContext:
         database: Mapping[str, Any] | None = None,
     ) -> RemoteHost:
         names = list(extensions) if extensions is not None else [self.extension]
+        return self._start(self.worker, names, config, options, faults, database)
+
+    def bare_host(self, *, extensions: Sequence[str] = ()) -> RemoteHost:
+        """A host in a separate, clean worker that never imported the extension.
+
+        The reference for "behaves as if the extension were not there": a global
+        monkeypatch made by the extension in its own worker cannot reach it.
+        """
+        if self.extension in extensions:
+            raise ValueError("bare_host(): the extension under test cannot be loaded there")
+        if self.reference is None:
+            raise CheckSkipped("no reference worker is available in this run")
+        return self._start(self.reference(), list(extensions), None, None, None, None)
+
+    def _start(
+        self,
+        worker: WorkerClient,
+        names: list[str],
+        config: Mapping[str, Any] | None,
+        options: Mapping[str, Any] | None,
+        faults: Mapping[str, str] | None,
+        database: Mapping[str, Any] | None,
+    ) -> RemoteHost:
         database = self._new_database(names, database)
         tokens = {role: secrets.token_urlsafe(24) for role in SEED_ROLES}
         users = [
@@ -120,7 +144,7 @@ class RunContext:
             for role, (uid, roles) in SEED_ROLES.items()
         ]
         try:
-            started = self.worker.call(
+            started = worker.call(
                 "host.start", extensions=names, database=database, users=users,
                 config=dict(config or {}), options=dict(options or {}),
                 faults=dict(faults or {}),
@@ -134,7 +158,7 @@ class RunContext:
         remote = RemoteHost(
             host_id=str(started["host_id"]), base_url=base_url, tokens=tokens,
             load_errors=dict(started.get("load_errors") or {}), client=client,
-            _worker=self.worker, _release=lambda: self.backends.release(database),
+            _worker=worker, _release=lambda: self.backends.release(database),
             database=database,
         )
         self.hosts.append(remote)

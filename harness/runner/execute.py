@@ -41,8 +41,11 @@ class Executor:
         start_worker: Callable[[], WorkerClient],
         companions: Sequence[str],
         backends: Backends,
+        start_reference: Callable[[], WorkerClient] | None = None,
     ) -> None:
         self.backends = backends
+        self._start_reference = start_reference
+        self.reference_worker: WorkerClient | None = None
         self.manifest = manifest
         self.profile = profile
         self.seed = seed
@@ -62,6 +65,16 @@ class Executor:
             self.worker = self._start_worker()
         return self.worker
 
+    def _reference(self) -> WorkerClient:
+        """The clean worker (companions only), started on first use."""
+        if self._start_reference is None:
+            raise WorkerError("no reference worker factory")
+        if self.reference_worker is None or self.reference_worker.dead:
+            if self.reference_worker is not None:
+                self.reference_worker.close()
+            self.reference_worker = self._start_reference()
+        return self.reference_worker
+
     def _retire(self) -> None:
         if self.worker is not None:
             self.worker.close()
@@ -70,6 +83,9 @@ class Executor:
 
     def close(self) -> None:
         self._retire()
+        if self.reference_worker is not None:
+            self.reference_worker.close()
+            self.reference_worker = None
 
     def run(self, plan: Sequence[PlannedPair]) -> list[CheckResult]:
         results: dict[str, CheckResult] = {}
@@ -113,6 +129,7 @@ class Executor:
                 check_id=spec.id, backend=planned.backend, profile=self.profile,
                 seed=self.seed, extension=self.manifest.name, manifest=self.manifest,
                 worker=worker, backends=self.backends, companion_names=self.companions,
+                reference=self._reference if self._start_reference else None,
             )
             spec.func(ctx)
         except CheckFailed as exc:
