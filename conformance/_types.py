@@ -61,8 +61,10 @@ class HostHandle(Protocol):
 
     ``tokens`` maps a role name (``admin``, ``manager``, ``user``, ``deleted``,
     ``outsider`` — a user with no role) to a bearer token of a seeded user.
+    ``host_id`` names the host to worker probes that act on it.
     """
 
+    host_id: str
     base_url: str
     tokens: Mapping[str, str]
     load_errors: Mapping[str, str]
