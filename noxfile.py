@@ -85,3 +85,14 @@ def load(session: nox.Session) -> None:
     target = session.posargs or ["sample_extensions/analytics"]
     session.run("dufflebag-cert", "certify", *target, "--profile", "full",
                 "--only", LOAD_CHECKS, "--out", "certification/load", success_codes=[0, 3])
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Check docs/: relative links and anchors, every `dufflebag-cert` command and option
+    shown (against its --help), `nox -s` sessions, code blocks that must parse, and that
+    every page is reachable from docs/README.md; then run the documented examples."""
+    session.install(".[dev]")
+    session.run("python", "docs/check_docs.py")
+    session.run("python", "-m", "pytest", "tests/test_docs.py", "-p", "no:cacheprovider",
+                *session.posargs)
