@@ -70,6 +70,14 @@ def _plan(ctx: CheckContext) -> Plan:
     return PLANS.get(ctx.profile, PLANS["full"])
 
 
+def _median_decided(rounds: dict[str, list[dict[str, float]]], planned: int) -> bool:
+    """True once more than half of the planned rounds of some route are over the limit:
+    the median is then over it whatever the remaining rounds say (a slow extension
+    need not be timed to the end)."""
+    return any(sum(r["p95"] >= OVERHEAD_LIMIT_MS for r in done) > planned // 2
+               for done in rounds.values())
+
+
 @check(id="PF-01", title="The extension adds under 5 ms (p95) to the platform's requests",
        requires=("REQ-1.4", "REQ-4.1", "REQ-10.1"), severity=REQUIRED)
 def overhead_on_platform(ctx: CheckContext) -> None:
@@ -96,6 +104,8 @@ def overhead_on_platform(ctx: CheckContext) -> None:
                 rounds[label].append(added(a, b))
                 absolute[label].append({**{f"with_{k}": v for k, v in a.items()},
                                         **{f"without_{k}": v for k, v in b.items()}})
+            if _median_decided(rounds, plan.rounds):
+                break
     finally:
         with_ext.close()
         without.close()
@@ -103,14 +113,15 @@ def overhead_on_platform(ctx: CheckContext) -> None:
                          "latency_ms": median_of_rounds(absolute[label])} for label in rounds}
     worst_label = max(per_route, key=lambda k: per_route[k]["added_ms"]["p95"])
     worst = per_route[worst_label]["added_ms"]["p95"]
-    figure = {"limit_p95_ms": OVERHEAD_LIMIT_MS, "added_p95_ms": worst, "rounds": plan.rounds,
+    done = len(next(iter(rounds.values())))
+    figure = {"limit_p95_ms": OVERHEAD_LIMIT_MS, "added_p95_ms": worst, "rounds": done,
               "samples_per_round": plan.pairs, "extensions_loaded": NEIGHBOURS + 1,
               "routes": per_route}
     ctx.figure("overhead", figure)
     if worst >= OVERHEAD_LIMIT_MS:
         raise CheckFailed(
             f"the extension adds {worst:.2f} ms at the 95th percentile to {worst_label} "
-            f"(limit {OVERHEAD_LIMIT_MS:.0f} ms; median of {plan.rounds} rounds)", figure)
+            f"(limit {OVERHEAD_LIMIT_MS:.0f} ms; median of {done} rounds)", figure)
 
 
 @check(id="PF-02",

@@ -431,3 +431,12 @@ def test_load_targets_weigh_own_routes_more() -> None:
     own, shared = Target("own", "GET", "/o"), Target("core", "GET", "/c")
     assert OWN_WEIGHT > 1
     assert load_targets([own], shared) == [(own, OWN_WEIGHT), (shared, 1)]
+
+
+def test_overhead_rounds_stop_once_the_median_is_over_the_limit() -> None:
+    from conformance.performance import OVERHEAD_LIMIT_MS, _median_decided
+
+    over, under = {"p95": OVERHEAD_LIMIT_MS + 1}, {"p95": 0.1}
+    assert not _median_decided({"core": [over, over], "other": [under, under]}, planned=5)
+    assert _median_decided({"core": [over, under, over, over], "other": [under] * 4}, planned=5)
+    assert not _median_decided({"core": [over, under, under, over]}, planned=5)
