@@ -145,13 +145,15 @@ def nothing_leaked_after_stop(ctx: CheckContext) -> None:
 
 
 def _available_extensions(ctx: CheckContext) -> list[str]:
-    """The other extensions the harness can load beside this one (its companions)."""
+    """The other extensions the harness can load beside this one: those given with
+    ``--with``, then its companions."""
+    given = ctx.dependencies()
     for count in range(9, 0, -1):
         try:
-            return ctx.companions(count)
+            return given + ctx.companions(count)
         except CheckSkipped:
             continue
-    return []
+    return given
 
 
 def _static_dependency_problems(ctx: CheckContext) -> list[str]:

@@ -29,8 +29,11 @@ def _split_only(value: str | None) -> list[str] | None:
 @click.option("--seed", type=int, default=None,
               help="Seed for randomized checks (reproduce a run).")
 @click.option("--shuffle", is_flag=True, help="Run checks in shuffled order (seeded).")
+@click.option("--with", "with_", multiple=True, type=click.Path(path_type=Path),
+              help="An extension this one depends on (repeatable); loaded beside it.")
 def certify_cmd(path: Path, out: Path | None, profile: str, only: str | None,
-                pg_dsn: str | None, seed: int | None, shuffle: bool) -> None:
+                pg_dsn: str | None, seed: int | None, shuffle: bool,
+                with_: tuple[Path, ...]) -> None:
     """Certify the extension at PATH (folder, wheel or sdist).
 
     Exit 0 certified, 1 failed, 2 bad input or environment, 3 provisional,
@@ -38,7 +41,7 @@ def certify_cmd(path: Path, out: Path | None, profile: str, only: str | None,
     """
     display = ProgressDisplay()
     opts = CertifyOptions(path=path, out=out, profile=profile, only=_split_only(only),
-                          pg_dsn=pg_dsn, seed=seed, shuffle=shuffle)
+                          pg_dsn=pg_dsn, seed=seed, shuffle=shuffle, with_=with_)
     try:
         outcome = certify(opts, EventBus([display]))
     except BadInput as exc:

@@ -68,6 +68,8 @@ class CertifyOptions:
     shuffle: bool = False
     separate_uid: bool = True
     gnupghome: Path | None = None
+    #: Extensions the one under test depends on (folders, wheels or sdists).
+    with_: Sequence[Path] = ()
 
 
 @dataclass
@@ -91,8 +93,9 @@ class _WorkerFactory:
     """Starts workers with the extension (and companions) materialized and loaded."""
 
     def __init__(self, manifest: Manifest | None, companions: list[Manifest],
-                 separate_uid: bool) -> None:
+                 separate_uid: bool, dependencies: Sequence[Manifest] = ()) -> None:
         self.manifest = manifest
+        self.dependencies = list(dependencies)
         self.companions = companions
         self.separate_uid = separate_uid
 
@@ -101,12 +104,14 @@ class _WorkerFactory:
         try:
             items = []
             target = [self.manifest] if self.manifest is not None else []
-            for m in [*target, *self.companions]:
+            provided = {d.name for d in self.dependencies}
+            for m in [*target, *self.dependencies, *self.companions]:
                 root = materialize(m.root, worker.ext_dir / m.name)
                 items.append({
                     "name": m.name, "root": str(root), "entry": str(m.entry),
                     "quotas": dataclasses.asdict(m.quotas),
                     "capabilities": declared_capabilities(m),
+                    "requires": [d for d in m.dependencies if d in provided],
                 })
             worker.call("load", extensions=items, timeout=120)
         except BaseException:
@@ -125,11 +130,13 @@ def certify(opts: CertifyOptions, bus: EventBus | None = None) -> CertifyOutcome
     scratch = Path(tempfile.mkdtemp(prefix="dbc-"))
     try:
         manifest, digest_target = _read_extension(opts.path, scratch)
+        dependencies = _read_dependencies(manifest, opts.with_, scratch)
         registry, catalog = _checked_catalog()
         backends = Backends(pg_dsn=opts.pg_dsn,
                             require_postgres=os.environ.get("DUFFLEBAG_REQUIRE_POSTGRES") == "1")
         try:
-            return _run(opts, bus, manifest, digest_target, registry, catalog, backends, scratch)
+            return _run(opts, bus, manifest, digest_target, registry, catalog, backends, scratch,
+                        dependencies)
         finally:
             backends.close()
     finally:
@@ -146,6 +153,30 @@ def _read_extension(path: Path, scratch: Path) -> tuple[Manifest, Path]:
     except (ManifestError, ArtifactError) as exc:
         raise BadInput(str(exc)) from None
     return manifest, manifest.root
+
+
+def _read_dependencies(manifest: Manifest, paths: Sequence[Path],
+                       scratch: Path) -> list[Manifest]:
+    """Manifests of ``--with`` extensions, each checked against what ``manifest`` asks."""
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    out: list[Manifest] = []
+    for i, path in enumerate(paths):
+        if not path.exists():
+            raise BadInput(f"--with {path}: no such file or directory")
+        dep, _ = _read_extension(path, scratch / f"with-{i}")
+        if dep.name == manifest.name or dep.name in {d.name for d in out}:
+            raise BadInput(f"--with {path}: extension {dep.name!r} is given twice")
+        wanted = manifest.dependencies.get(dep.name)
+        if wanted is None:
+            raise BadInput(f"--with {path}: {manifest.name} does not depend on {dep.name!r} "
+                           f"(its [dependencies]: {', '.join(manifest.dependencies) or 'none'})")
+        if Version(dep.version) not in SpecifierSet(wanted):
+            raise BadInput(f"--with {path}: {dep.name} {dep.version} does not satisfy "
+                           f"{manifest.name}'s dependency {dep.name!r} {wanted!r}")
+        out.append(dep)
+    return out
 
 
 def _checked_catalog() -> tuple[Registry, Catalog]:
@@ -190,7 +221,7 @@ def _signer(opts: CertifyOptions, bus: EventBus) -> Any:
 
 def _run(opts: CertifyOptions, bus: EventBus, manifest: Manifest, digest_target: Path,
          registry: Registry, catalog: Catalog, backends: Backends,
-         scratch: Path) -> CertifyOutcome:
+         scratch: Path, dependencies: Sequence[Manifest]) -> CertifyOutcome:
     seed = opts.seed if opts.seed is not None else random.SystemRandom().randrange(2**31)
     plan = _plan(opts, registry, backends, seed)
     signer = _signer(opts, bus)
@@ -201,9 +232,11 @@ def _run(opts: CertifyOptions, bus: EventBus, manifest: Manifest, digest_target:
     bus.emit(RunStarted(run_id, manifest.name, manifest.version, opts.profile,
                         [p.pair for p in plan]))
     executor = Executor(manifest=manifest, profile=opts.profile, seed=seed, bus=bus,
-                        start_worker=_WorkerFactory(manifest, companions, opts.separate_uid),
+                        start_worker=_WorkerFactory(manifest, companions, opts.separate_uid,
+                                                    dependencies),
                         companions=[c.name for c in companions], backends=backends,
-                        start_reference=_WorkerFactory(None, companions, opts.separate_uid))
+                        start_reference=_WorkerFactory(None, companions, opts.separate_uid),
+                        dependencies=[d.name for d in dependencies])
     try:
         results = executor.run(plan)
     except (WorkerError, WorkerOpError) as exc:

@@ -98,6 +98,7 @@ class RunContext:
     backends: Backends
     companion_names: Sequence[str] = ()
     reference: Callable[[], WorkerClient] | None = None
+    dependency_names: Sequence[str] = ()
     figures: dict[str, Any] = field(default_factory=dict)
     self_reported: bool = False
     hosts: list[RemoteHost] = field(default_factory=list)
@@ -219,6 +220,11 @@ class RunContext:
         except WorkerOpError as exc:
             _raise_import_failure(exc)
             raise
+
+    def dependencies(self) -> list[str]:
+        """Extensions given with ``--with``: loaded in the worker beside this one, and
+        added to every host that runs it."""
+        return list(self.dependency_names)
 
     def figure(self, key: str, value: Any) -> None:
         self.figures[key] = value

@@ -42,7 +42,9 @@ class Executor:
         companions: Sequence[str],
         backends: Backends,
         start_reference: Callable[[], WorkerClient] | None = None,
+        dependencies: Sequence[str] = (),
     ) -> None:
+        self.dependencies = list(dependencies)
         self.backends = backends
         self._start_reference = start_reference
         self.reference_worker: WorkerClient | None = None
@@ -130,6 +132,7 @@ class Executor:
                 seed=self.seed, extension=self.manifest.name, manifest=self.manifest,
                 worker=worker, backends=self.backends, companion_names=self.companions,
                 reference=self._reference if self._start_reference else None,
+                dependency_names=self.dependencies,
             )
             spec.func(ctx)
         except CheckFailed as exc:

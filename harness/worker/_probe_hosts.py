@@ -46,7 +46,8 @@ async def running_host(
 ) -> AsyncIterator[tuple[Host, dict[str, Extension]]]:
     """A started host (SQLite, temporary storage) with fresh instances of ``names``.
 
-    ``config`` is the configuration of the *first* name; ``prepare`` may wrap
+    Extensions ``names`` require come too (started first). ``config`` is the
+    configuration of the *first* name; ``prepare`` may wrap
     an instance before the host sees it. The host is stopped on exit even when
     the body raises.
     """
@@ -55,18 +56,20 @@ async def running_host(
     from harness.sdk import Quotas
 
     specs = [server.loaded(n) for n in names]
+    deps = [n for n in server.with_dependencies(names) if n not in names]
+    specs = [server.loaded(n) for n in deps] + specs
     with tempfile.TemporaryDirectory(prefix="dbh-probe-") as storage:
         host = Host(HostOptions(**dict(options or {})), database=SqliteProvider(),
                     users=list(users), storage_root=Path(storage))
         instances: dict[str, Extension] = {}
-        for i, spec in enumerate(specs):
+        for spec in specs:
             instance = spec.cls()
-            if prepare is not None:
+            if prepare is not None and spec.name in names:
                 prepare(spec.name, instance)
             instances[spec.name] = instance
             host.add(instance, quotas=Quotas(**spec.quotas) if spec.quotas else Quotas(),
                      capabilities=frozenset(spec.capabilities),
-                     config=config if i == 0 else None)
+                     config=config if names and spec.name == names[0] else None)
         try:
             await host.start()
             yield host, instances

@@ -42,7 +42,8 @@ def _timed(instance: Any, name: str, timings: dict[str, float], errors: dict[str
 
 
 def probe_lifecycle(server: WorkerServer, args: dict[str, Any]) -> dict[str, Any]:
-    """Load the extension alone, time every lifecycle call, stop twice, restart."""
+    """Load the extension (with what it requires), time every lifecycle call of the
+    extension itself, stop twice, restart."""
     from harness.db.sqlite import SqliteProvider
     from harness.host import Host, HostOptions
     from harness.sdk import Quotas
@@ -57,6 +58,11 @@ def probe_lifecycle(server: WorkerServer, args: dict[str, Any]) -> dict[str, Any
     # replaced by a snapshot of the first cycle once the host has stopped.
     with tempfile.TemporaryDirectory(prefix="dbh-lc-") as storage:
         host = Host(HostOptions(), database=SqliteProvider(), users=[], storage_root=Path(storage))
+        for dep in server.with_dependencies([name])[:-1]:
+            dep_spec = server.loaded(dep)
+            host.add(dep_spec.cls(),
+                     quotas=Quotas(**dep_spec.quotas) if dep_spec.quotas else Quotas(),
+                     capabilities=frozenset(dep_spec.capabilities))
         instance = spec.cls()
         for method in ("initialize", "start", "stop", "health"):
             _timed(instance, method, timings, errors)

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ class LoadedExtension:
     cls: type
     quotas: dict[str, Any] = field(default_factory=dict)
     capabilities: list[str] = field(default_factory=list)
+    requires: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -121,11 +122,33 @@ class WorkerServer:
                 continue
             self.import_errors.pop(name, None)
             self.extensions[name] = LoadedExtension(
-                name, cls, dict(item.get("quotas") or {}), list(item.get("capabilities") or [])
+                name, cls, dict(item.get("quotas") or {}), list(item.get("capabilities") or []),
+                [str(r) for r in item.get("requires") or []],
             )
             loaded[name] = self._describe(cls)
         self.import_errors.update(errors)
         return {"loaded": loaded, "errors": errors}
+
+    def with_dependencies(self, names: Sequence[str]) -> list[str]:
+        """``names`` plus the loaded extensions they require (transitively), deps first.
+
+        A host that runs an extension also runs what it depends on, exactly as
+        the platform would; the parent decided (``--with``) which ones exist.
+        """
+        out: list[str] = []
+
+        def visit(name: str, trail: tuple[str, ...]) -> None:
+            if name in out or name in trail:
+                return
+            spec = self.extensions.get(name)
+            for dep in spec.requires if spec else ():
+                if dep in self.extensions:
+                    visit(dep, (*trail, name))
+            out.append(name)
+
+        for name in names:
+            visit(name, ())
+        return out
 
     def loaded(self, name: str) -> LoadedExtension:
         """The loaded extension ``name``; its import error as an OpError otherwise."""
@@ -158,6 +181,7 @@ class WorkerServer:
         names: list[str] = list(args.get("extensions", []))
         for n in names:
             self.loaded(n)
+        names = self.with_dependencies(names)
         try:
             provider = provider_from_args(args.get("database"))
         except DatabaseArgsError as exc:
