@@ -58,6 +58,10 @@ _UPSERT_ROLLUP = (
     "errors = daily_rollups.errors + excluded.errors"
 )
 _COLUMNS = ("ts", "day", "method", "path", "status", "duration_ms", "user_id")
+_INSERT_VIEW = (
+    "INSERT INTO page_views (ts, day, method, path, status, duration_ms, user_id) "
+    "VALUES (:ts, :day, :method, :path, :status, :duration_ms, :user_id)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,16 +84,10 @@ async def write_batch(db: DatabaseService, views: Sequence[PageView]) -> None:
     """Insert ``views`` in one statement, then add them to the daily roll-ups."""
     if not views:
         return
-    rows: list[str] = []
-    params: dict[str, Any] = {}
-    for i, view in enumerate(views):
+    for view in views:
         values = (view.ts, view.day, view.method, view.path, view.status,
                   view.duration_ms, view.user_id)
-        rows.append("(" + ", ".join(f":{c}{i}" for c in _COLUMNS) + ")")
-        params.update({f"{c}{i}": v for c, v in zip(_COLUMNS, values, strict=True)})
-    await db.execute(
-        f"INSERT INTO page_views ({', '.join(_COLUMNS)}) VALUES {', '.join(rows)}", params
-    )
+        await db.execute(_INSERT_VIEW, dict(zip(_COLUMNS, values, strict=True)))
     views_by_key = Counter((v.day, v.path) for v in views)
     errors_by_key = Counter((v.day, v.path) for v in views if v.status >= 500)
     for (day, path), count in sorted(views_by_key.items()):
