@@ -46,6 +46,14 @@ def test_bad_settings_name_their_path(config: dict[str, Any], path: str) -> None
     assert err.value.path == path
 
 
+def test_integers_may_be_written_as_whole_floats_as_json_schema_allows() -> None:
+    settings = parse({"max_attempts": 2.0, "disable_after": 7.0, "max_subscriptions": 35.0})
+    assert (settings.max_attempts, settings.disable_after, settings.max_subscriptions) == (2, 7, 35)
+    assert isinstance(settings.max_attempts, int)
+    with pytest.raises(ConfigError, match="must be a number"):
+        parse({"timeout_s": float("nan")})
+
+
 def test_parse_refuses_a_non_object() -> None:
     with pytest.raises(ConfigError, match="expected an object"):
         parse(["x"])  # type: ignore[arg-type]

@@ -103,13 +103,16 @@ class Settings:
 
 
 def _is_int(value: object) -> bool:
+    """JSON Schema's integer: ``3`` and also ``3.0`` (a JSON number with no fraction)."""
+    if isinstance(value, float):
+        return value.is_integer()
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _number(merged: Mapping[str, Any], key: str, low: float, high: float,
             *, integer: bool = False, above: bool = False) -> float:
     value = merged[key]
-    ok_type = _is_int(value) or (not integer and isinstance(value, float))
+    ok_type = _is_int(value) or (not integer and isinstance(value, float) and value == value)
     in_range = ok_type and (low < value if above else low <= value) and value <= high
     if not in_range:
         kind = "an integer" if integer else "a number"
