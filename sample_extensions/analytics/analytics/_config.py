@@ -63,7 +63,10 @@ class Settings:
 
 
 def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    """An integer as JSON Schema counts it: ``5`` and ``5.0`` alike (never a bool)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
 
 
 def parse(config: Mapping[str, Any]) -> Settings:
@@ -87,4 +90,4 @@ def parse(config: Mapping[str, Any]) -> Settings:
     rate = merged["sample_rate"]
     if not (_is_int(rate) or isinstance(rate, float)) or not 0 <= rate <= 1:
         raise ConfigError(f"{rate!r} must be a number from 0 to 1", "$.sample_rate")
-    return Settings(tuple(excluded), days, float(rate))
+    return Settings(tuple(excluded), int(days), float(rate))

@@ -46,6 +46,15 @@ def test_non_mapping_config_is_refused() -> None:
         Analytics().apply_config(["not", "a", "mapping"])  # type: ignore[arg-type]
 
 
+def test_whole_floats_count_as_integers_as_in_json_schema() -> None:
+    ext = Analytics()
+    jsonschema.validate({"retention_days": 30.0}, Analytics.config_schema)
+    ext.apply_config({"retention_days": 30.0})
+    assert ext.settings.retention_days == 30 and isinstance(ext.settings.retention_days, int)
+    with pytest.raises(ConfigError, match=r"retention_days"):
+        ext.apply_config({"retention_days": 30.5})
+
+
 def test_missing_keys_take_defaults() -> None:
     ext = Analytics()
     ext.apply_config({"retention_days": 7})
