@@ -1,4 +1,4 @@
-"""nox sessions: tests, certify, lint, typecheck, html, bench, load, docs (``nox -l`` lists them)."""
+"""nox sessions: tests, certify, lint, typecheck, html, bench, load, docs (``nox -l``)."""
 
 from __future__ import annotations
 
