@@ -103,7 +103,7 @@ def own_tests_pass(ctx: CheckContext) -> None:
 
 @check(id="CV-02", title="The extension's own tests cover at least 80 % of its code, "
                          "branches included",
-       requires=REQUIRES, severity=REQUIRED, blocked_by=("LC-01", "LC-03", "CV-01"))
+       requires=("SC-COV", *REQUIRES), severity=REQUIRED, blocked_by=("LC-01", "LC-03", "CV-01"))
 def own_tests_cover(ctx: CheckContext) -> None:
     """Test every module of `[tests].source`, error paths and both sides of branches;
     coverage is measured by the harness with its own settings (your `.coveragerc`,

@@ -79,7 +79,7 @@ def _median_decided(rounds: dict[str, list[dict[str, float]]], planned: int) -> 
 
 
 @check(id="PF-01", title="The extension adds under 5 ms (p95) to the platform's requests",
-       requires=("REQ-1.4", "REQ-4.1", "REQ-10.1"), severity=REQUIRED)
+       requires=("SC-PERF", "REQ-1.4", "REQ-4.1", "REQ-10.1"), severity=REQUIRED)
 def overhead_on_platform(ctx: CheckContext) -> None:
     """Keep global middleware and hooks cheap: they run on every request of the platform.
     Do slow work (I/O, hashing, serialization) only on your own paths, off the

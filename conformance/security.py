@@ -31,7 +31,7 @@ def _bandit(ctx: CheckContext) -> Any:
 
 
 @check(id="SE-01", title="bandit finds no high-severity issue and can read every file",
-       requires=("REQ-1.3",), severity=REQUIRED, blocked_by=(),
+       requires=("SC-SEC", "REQ-1.3"), severity=REQUIRED, blocked_by=(),
        fix="Fix what bandit reports as HIGH (shell=True with input, weak crypto for security, "
            "disabled TLS checks, ...). `# nosec` and .bandit files are ignored. Every Python "
            "file must parse: an unreadable file is not a clean one.")
