@@ -4,15 +4,16 @@ One stable object (``Host.app``) whose behaviour follows the current route
 table. Per request it: refuses escaping paths (400), resolves the bearer token
 (``authentication`` hook), runs ``pre_request`` hooks (which may edit request
 headers or abort), dispatches to the compiled route, and fires
-``pre_response``/``post_response``/``post_request`` around the answer. Hook
-contexts are only built when some hook of that type is registered.
+``pre_response``/``post_response``/``post_request`` around the answer. The
+route is matched first, so each request fires only the hooks its route's plan
+holds (:mod:`harness.host._hookplan`), and a hook context is only built when
+some hook of that type can apply.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -20,10 +21,12 @@ from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
 from harness.host._auth import bearer_token
-from harness.host._context import CURRENT_REQUEST, RequestInfo
+from harness.host._context import CURRENT_REQUEST, RequestInfo, next_request_number
 from harness.host._faults import abort_response, error_response
+from harness.host._hookplan import RouteHooks
+from harness.host._hooks import HookEntry
 from harness.host._paths import check_request_path
-from harness.host._table import ALLOW_KEY
+from harness.host._table import ALLOW_KEY, RouteTable
 from harness.sdk import HookContext, HookType, User
 from harness.sdk._request import USER_STATE_KEY
 
@@ -73,6 +76,17 @@ def _valid_status(value: object, fallback: int) -> int:
     return fallback
 
 
+class _Exchange:
+    """What one request's layers learn about it: its route's hooks, the status sent."""
+
+    __slots__ = ("hooks", "sent", "status")
+
+    def __init__(self, hooks: RouteHooks) -> None:
+        self.hooks = hooks
+        self.status: int | None = None
+        self.sent = False
+
+
 class HostApp:
     """ASGI entry point of a host."""
 
@@ -88,48 +102,59 @@ class HostApp:
             return
         scope = dict(scope)
         scope["state"] = dict(scope.get("state") or {})
-        info = RequestInfo(uuid.uuid4().hex[:16], scope["method"], scope["path"])
+        info = RequestInfo(scope["method"], scope["path"], next_request_number())
         reset = CURRENT_REQUEST.set(info)
         started = time.perf_counter()
-        status: dict[str, int] = {}
+        table = self._state.table
+        exchange = _Exchange(table.hooks)
         try:
-            await self._handle(scope, receive, send, status)
+            await self._handle(scope, receive, send, table, exchange)
         except Exception:  # last resort: never let an exception reach the server
             log.exception("unhandled host error on %s %s", info.method, info.path)
-            if "sent" not in status:
+            if not exchange.sent:
                 await error_response(500, "internal error")(scope, receive, send)
         finally:
             try:
-                await self._post_request(scope, receive, status, started)
+                entries = exchange.hooks.select(HookType.POST_REQUEST, scope["path"])
+                if entries:
+                    await self._post_request(scope, receive, exchange, started, entries)
             finally:
                 CURRENT_REQUEST.reset(reset)
 
     async def _handle(
-        self, scope: Scope, receive: Receive, send: Send, status: dict[str, int]
+        self, scope: Scope, receive: Receive, send: Send, table: RouteTable, exchange: _Exchange
     ) -> None:
         state = self._state
-        table = state.table
         path: str = scope["path"]
         problem = check_request_path(path, scope.get("raw_path"))
         if problem is not None:
             await error_response(400, "invalid path", detail=problem)(scope, receive, send)
-            status["sent"] = status["status"] = 400
+            exchange.sent, exchange.status = True, 400
             return
+
+        # Hooks cannot change what is routed but the method, so the route (and with it the
+        # hooks that can apply to this path) is known before any hook runs.
+        method: str = scope["method"]
+        route, params, allowed = table.match(path, method)
+        hooks = exchange.hooks = route.hooks if route is not None else table.hooks
 
         header = _header(scope, b"authorization")
         user = state.authz.user_for(bearer_token(header))
         scope["state"][USER_STATE_KEY] = user
-        if header is not None and table.hooks[HookType.AUTHENTICATION]:
-            ctx = HookContext(
-                type=HookType.AUTHENTICATION,
-                request=Request(scope, receive),
-                user=user,
-                payload={"scheme": "bearer", "resolved": user is not None},
-            )
-            await state.fire(HookType.AUTHENTICATION, ctx, path)
+        if header is not None:
+            entries = hooks.select(HookType.AUTHENTICATION, path)
+            if entries:
+                ctx = HookContext(
+                    type=HookType.AUTHENTICATION,
+                    request=Request(scope, receive),
+                    user=user,
+                    payload={"scheme": "bearer", "resolved": user is not None},
+                )
+                await state.hooks.fire(entries, ctx, path)
 
-        hooked_send = self._response_hooks(scope, receive, send, user, status)
-        if table.hooks[HookType.PRE_REQUEST]:
+        hooked_send = self._response_hooks(scope, receive, send, user, exchange, scope["path"])
+        entries = hooks.select(HookType.PRE_REQUEST, path)
+        if entries:
             ctx = HookContext(
                 type=HookType.PRE_REQUEST,
                 request=Request(scope, receive),
@@ -142,7 +167,7 @@ class HostApp:
                 },
             )
             before = dict(ctx.payload["headers"])
-            await state.fire(HookType.PRE_REQUEST, ctx, path)
+            await state.hooks.fire(entries, ctx, path)
             if ctx.aborted is not None:
                 code = _valid_status(ctx.aborted[0], 400)
                 await abort_response(code, ctx.aborted[1])(scope, receive, hooked_send)
@@ -151,7 +176,8 @@ class HostApp:
             if isinstance(edited, Mapping) and edited != before:
                 scope["headers"] = _reencode(list(scope.get("headers", ())), before, edited)
 
-        route, params, allowed = table.match(path, scope["method"])
+        if scope["method"] != method:  # a hook rewrote the request's scope in place
+            route, params, allowed = table.match(path, scope["method"])
         if route is None:
             scope[ALLOW_KEY] = allowed
             await table.fallback(scope, receive, hooked_send)
@@ -166,14 +192,16 @@ class HostApp:
         receive: Receive,
         send: Send,
         user: User | None,
-        status: dict[str, int],
+        exchange: _Exchange,
+        path: str,
     ) -> Send:
-        state = self._state
-        path: str = scope["path"]
+        fire = self._state.hooks.fire
+        hooks = exchange.hooks
 
         async def hooked_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                if state.table.hooks[HookType.PRE_RESPONSE]:
+                entries = hooks.select(HookType.PRE_RESPONSE, path)
+                if entries:
                     raw = list(message.get("headers", ()))
                     before = _decode_headers(raw)
                     ctx = HookContext(
@@ -183,48 +211,48 @@ class HostApp:
                         status=message["status"],
                         response_headers=dict(before),
                     )
-                    await state.fire(HookType.PRE_RESPONSE, ctx, path)
+                    await fire(entries, ctx, path)
                     message = {
                         **message,
                         "status": _valid_status(ctx.status, message["status"]),
                         "headers": _reencode(raw, before, ctx.response_headers),
                     }
-                status["status"] = message["status"]
-                status["sent"] = 1
+                exchange.status = message["status"]
+                exchange.sent = True
             await send(message)
-            if (
-                message["type"] == "http.response.body"
-                and not message.get("more_body", False)
-                and state.table.hooks[HookType.POST_RESPONSE]
-            ):
-                ctx = HookContext(
-                    type=HookType.POST_RESPONSE,
-                    request=Request(scope, receive),
-                    user=user,
-                    status=status.get("status"),
-                )
-                await state.fire(HookType.POST_RESPONSE, ctx, path)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                entries = hooks.select(HookType.POST_RESPONSE, path)
+                if entries:
+                    ctx = HookContext(
+                        type=HookType.POST_RESPONSE,
+                        request=Request(scope, receive),
+                        user=user,
+                        status=exchange.status,
+                    )
+                    await fire(entries, ctx, path)
 
         return hooked_send
 
     async def _post_request(
-        self, scope: Scope, receive: Receive, status: dict[str, int], started: float
+        self,
+        scope: Scope,
+        receive: Receive,
+        exchange: _Exchange,
+        started: float,
+        entries: tuple[HookEntry, ...],
     ) -> None:
-        state = self._state
-        if not state.table.hooks[HookType.POST_REQUEST]:
-            return
         ctx = HookContext(
             type=HookType.POST_REQUEST,
             request=Request(scope, receive),
             user=scope["state"].get(USER_STATE_KEY),
-            status=status.get("status"),
+            status=exchange.status,
             result={
-                "status": status.get("status"),
+                "status": exchange.status,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 3),
                 "extension": scope.get(EXTENSION_KEY),
             },
         )
-        await state.fire(HookType.POST_REQUEST, ctx, scope["path"])
+        await self._state.hooks.fire(entries, ctx, scope["path"])
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         """Acknowledge lifespan events; the owner calls ``Host.start``/``stop`` itself."""

@@ -2,7 +2,7 @@
 
 Per route, from the outside in::
 
-    RouteGuard      quotas (429/503), timeout (504), fault boundary (500), metrics
+    RouteGuard      quotas (429/503), timeout (504; see _deadlines), fault boundary (500), metrics
       middleware    the extensions' pure-ASGI middleware matching this route
         AuthGate    401/403 and the authorization hook
           Blame(HandlerApp)   the extension's handler (sync ones in a bounded pool)
@@ -24,8 +24,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from harness.host._callables import is_async_callable
 from harness.host._context import request_fields
-from harness.host._faults import CORE, abort_response, blamed, error_response
+from harness.host._faults import CORE, abort_response, blamed, error_response, tag
+from harness.host._hookplan import RouteHooks
 from harness.host._registry import ExtensionRecord
 from harness.sdk import HookContext, HookType, User
 from harness.sdk._request import USER_STATE_KEY
@@ -33,16 +35,9 @@ from harness.sdk._request import USER_STATE_KEY
 if TYPE_CHECKING:
     from harness.host._state import HostState
 
-__all__ = ["AuthGate", "HandlerApp", "RouteGuard", "is_async_callable"]
+__all__ = ["AuthGate", "HandlerApp", "RouteGuard"]
 
 log = logging.getLogger("dufflebag.host.faults")
-
-
-def is_async_callable(fn: Callable[..., Any]) -> bool:
-    if inspect.iscoroutinefunction(fn):
-        return True
-    call = getattr(type(fn), "__call__", None)  # noqa: B004 - callable objects
-    return call is not None and inspect.iscoroutinefunction(call)
 
 
 def scope_user(scope: Scope) -> User | None:
@@ -52,33 +47,46 @@ def scope_user(scope: Scope) -> User | None:
 
 
 class HandlerApp:
-    """Calls a route handler and sends its :class:`Response`."""
+    """Calls a route handler and sends its :class:`Response`; blames what escapes on ``owner``.
 
-    __slots__ = ("handler", "is_async", "limiter", "what")
+    It tags exceptions itself, as :class:`~harness.host._faults.Blame` would around
+    it, which spares every request one layer.
+    """
+
+    __slots__ = ("handler", "is_async", "limiter", "owner", "what")
 
     def __init__(
-        self, handler: Callable[..., Any], limiter: anyio.CapacityLimiter | None, what: str
+        self,
+        handler: Callable[..., Any],
+        limiter: anyio.CapacityLimiter | None,
+        what: str,
+        owner: str,
     ) -> None:
         self.handler = handler
         self.is_async = is_async_callable(handler)
         self.limiter = limiter
         self.what = what
+        self.owner = owner
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive, send)
-        if self.is_async:
-            response = await self.handler(request)
-        else:
-            response = await anyio.to_thread.run_sync(
-                self.handler, request, limiter=self.limiter, abandon_on_cancel=True
-            )
-            if inspect.isawaitable(response):
-                response = await response
-        if not isinstance(response, Response):
-            raise TypeError(
-                f"{self.what} returned {type(response).__name__}, not a starlette Response"
-            )
-        await response(scope, receive, send)
+        try:
+            request = Request(scope, receive, send)
+            if self.is_async:
+                response = await self.handler(request)
+            else:
+                response = await anyio.to_thread.run_sync(
+                    self.handler, request, limiter=self.limiter, abandon_on_cancel=True
+                )
+                if inspect.isawaitable(response):
+                    response = await response
+            if not isinstance(response, Response):
+                raise TypeError(
+                    f"{self.what} returned {type(response).__name__}, not a starlette Response"
+                )
+            await response(scope, receive, send)
+        except Exception as exc:
+            tag(exc, self.owner)
+            raise
 
 
 class AuthGate:
@@ -88,12 +96,13 @@ class AuthGate:
     abort); they cannot admit a request the host refused.
     """
 
-    __slots__ = ("app", "extension", "permission", "roles", "state")
+    __slots__ = ("app", "extension", "hooks", "permission", "roles", "state")
 
     def __init__(
         self,
         app: ASGIApp,
         state: HostState,
+        hooks: RouteHooks,
         *,
         roles: tuple[str, ...],
         permission: str | None,
@@ -101,6 +110,7 @@ class AuthGate:
     ) -> None:
         self.app = app
         self.state = state
+        self.hooks = hooks
         self.roles = roles
         self.permission = permission
         self.extension = extension
@@ -111,13 +121,15 @@ class AuthGate:
             user, auth=True, roles=self.roles, permission=self.permission
         )
         abort: tuple[int, Any] | None = None
-        if self.state.has_hooks(HookType.AUTHORIZATION):
+        path: str = scope["path"]
+        entries = self.hooks.select(HookType.AUTHORIZATION, path)
+        if entries:
             ctx = HookContext(
                 type=HookType.AUTHORIZATION,
                 request=Request(scope, receive),
                 user=user,
                 payload={
-                    "path": scope["path"],
+                    "path": path,
                     "method": scope["method"],
                     "roles": list(self.roles),
                     "permission": self.permission,
@@ -125,7 +137,7 @@ class AuthGate:
                 },
                 result={"allowed": status is None, "status": status},
             )
-            await self.state.fire(HookType.AUTHORIZATION, ctx, scope["path"])
+            await self.state.hooks.fire(entries, ctx, path)
             if status is None and ctx.aborted is not None:
                 abort = ctx.aborted
             elif status is None and ctx.result.get("allowed") is False:
@@ -145,24 +157,27 @@ class AuthGate:
 class RouteGuard:
     """Outermost per-route layer: limits, timeout, fault boundary, metrics."""
 
-    __slots__ = ("app", "record", "state", "timeout_s")
+    __slots__ = ("app", "hooks", "record", "state", "stats", "timeout_s")
 
-    def __init__(self, app: ASGIApp, state: HostState, record: ExtensionRecord | None) -> None:
+    def __init__(
+        self, app: ASGIApp, state: HostState, record: ExtensionRecord | None, hooks: RouteHooks
+    ) -> None:
         self.app = app
         self.state = state
         self.record = record
+        self.hooks = hooks
         default = state.options.request_timeout_s
         self.timeout_s = record.timeout_s(default) if record is not None else default
+        self.stats = state.metrics.for_extension(record.name) if record is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        record = self.record
-        if record is None:
+        record, stats = self.record, self.stats
+        if record is None or stats is None:
             await self._run(scope, receive, send, None)
             return
         name = record.name
-        stats = self.state.metrics.for_extension(name)
         if record.bucket is not None and not record.bucket.take():
-            self.state.metrics.reject(name, "rate_limit")
+            stats.reject("rate_limit")
             reply = error_response(
                 429, "rate limit exceeded", {"Retry-After": "1"}, extension=name
             )
@@ -170,21 +185,17 @@ class RouteGuard:
             return
         limit = record.quotas.concurrent_requests
         if limit and stats.in_flight >= limit:
-            self.state.metrics.reject(name, "concurrency")
+            stats.reject("concurrency")
             reply = error_response(503, "too many concurrent requests", extension=name)
             await reply(scope, receive, send)
             return
-        stats.in_flight += 1
-        gauge = self.state.metrics.in_flight.labels(name)
-        gauge.inc()
+        stats.enter()
         started = time.perf_counter()
         status = 500
         try:
             status = await self._run(scope, receive, send, name)
         finally:
-            stats.in_flight -= 1
-            gauge.dec()
-            self.state.metrics.observe(name, time.perf_counter() - started, status)
+            stats.leave(time.perf_counter() - started, status)
 
     async def _run(self, scope: Scope, receive: Receive, send: Send, name: str | None) -> int:
         sent: dict[str, int] = {}
@@ -194,12 +205,17 @@ class RouteGuard:
                 sent["status"] = message["status"]
             await send(message)
 
+        watch = self.state.deadlines.watch()
+        deadline = watch.open(self.timeout_s)
         try:
-            with anyio.move_on_after(self.timeout_s) as scope_cancel:
-                await self.app(scope, receive, tracking_send)
+            try:
+                with deadline:
+                    await self.app(scope, receive, tracking_send)
+            finally:
+                watch.close(deadline)
         except Exception as exc:
             return await self._failed(scope, receive, send, sent, exc)
-        if scope_cancel.cancelled_caught:
+        if deadline.cancelled_caught:
             culprit = name or "core"
             log.error(
                 "request to %s %s exceeded %ss (%s)",
@@ -247,7 +263,9 @@ class RouteGuard:
             await error_response(500, **body)(scope, receive, send)
         if culprit:
             self.state.record_failure(culprit, f"raised {type(exc).__name__}: {exc}")
-        if self.state.has_hooks(HookType.ERROR):
+        path: str = scope["path"]
+        entries = self.hooks.select(HookType.ERROR, path)
+        if entries:
             ctx = HookContext(
                 type=HookType.ERROR,
                 request=Request(scope, receive),
@@ -256,5 +274,5 @@ class RouteGuard:
                 status=500,
                 data={"extension": culprit or None},
             )
-            await self.state.fire(HookType.ERROR, ctx, scope["path"])
+            await self.state.hooks.fire(entries, ctx, path)
         return 500

@@ -22,9 +22,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from harness import HOST_API_VERSION
+from harness.host._callables import is_async_callable
 from harness.host._config import apply_config_now, check_schema, merge_defaults, validate_config
 from harness.host._faults import TokenBucket, error_response
-from harness.host._layers import is_async_callable
+from harness.host._hooks import bind_hooks
 from harness.host._registry import ExtensionRecord
 from harness.host._router import ExtensionRouter
 from harness.host.services import (
@@ -241,6 +242,7 @@ async def _load_steps(state: HostState, record: ExtensionRecord) -> None:
     record.router = router
     record.middleware = _check_middleware(await _call_sync(ext.middleware, what="middleware"))
     record.hooks = _check_hooks(await _call_sync(ext.hooks, what="hooks"))
+    record.bound_hooks = bind_hooks(record, record.hooks)
     try:
         state.authz.define(name, tuple(ext.permissions))
     except (TypeError, ValueError) as exc:
@@ -259,6 +261,7 @@ async def _release(state: HostState, record: ExtensionRecord) -> None:
     record.router = None
     record.middleware = ()
     record.hooks = ()
+    record.bound_hooks = ()
     if record.database is not None:
         try:
             await anyio.to_thread.run_sync(record.database.dispose)

@@ -4,30 +4,96 @@ Each host owns a :class:`~prometheus_client.CollectorRegistry`, so several hosts
 in one process (tests, the worker) never share or collide on metrics. Raw
 latency samples are kept in a bounded ring per extension for the management
 API's percentiles.
+
+Looking up a labelled child (``family.labels(name)``) takes a lock and a dict
+lookup, too much to repeat on every request, so each extension's children are
+kept on its :class:`ExtensionStats` once made. They are still made on first
+use, so a series appears in ``/metrics`` only once something happened to it.
+The in-flight gauge reads the count the statistics keep anyway when it is
+scraped, instead of being moved up and down on every request.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+if TYPE_CHECKING:
+    from prometheus_client.metrics import MetricWrapperBase
 
 __all__ = ["ExtensionStats", "HostMetrics"]
 
 
 class ExtensionStats:
-    """Counters the management API reports for one extension."""
+    """Counters the management API reports for one extension, and its metric children."""
 
-    __slots__ = ("errors", "in_flight", "latencies", "rejected", "requests")
+    __slots__ = (
+        "_children",
+        "_duration",
+        "_host",
+        "_requests",
+        "errors",
+        "in_flight",
+        "latencies",
+        "name",
+        "rejected",
+        "requests",
+    )
 
-    def __init__(self, samples: int) -> None:
+    def __init__(self, samples: int, host: HostMetrics, name: str) -> None:
+        self.name = name
         self.requests = 0
         self.errors = 0
         self.in_flight = 0
         self.rejected: dict[str, int] = {}
         self.latencies: deque[float] = deque(maxlen=samples)
+        self._host = host
+        self._children: dict[str, Any] = {}
+        self._requests: Any = None
+        self._duration: Any = None
+
+    def _child(self, key: str, family: MetricWrapperBase, *labels: str) -> Any:
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = family.labels(self.name, *labels)
+        return child
+
+    def _in_flight_now(self) -> float:
+        return float(self.in_flight)
+
+    def enter(self) -> None:
+        """A request entered the extension's route."""
+        self.in_flight += 1
+        if "in_flight" not in self._children:
+            self._child("in_flight", self._host.in_flight).set_function(self._in_flight_now)
+
+    def leave(self, seconds: float, status: int) -> None:
+        """A request left the extension's route after ``seconds`` with ``status``."""
+        self.in_flight -= 1
+        self.observe(seconds, status)
+
+    def observe(self, seconds: float, status: int) -> None:
+        self.requests += 1
+        self.latencies.append(seconds)
+        if self._requests is None:
+            self._requests = self._child("requests", self._host.requests)
+            self._duration = self._child("duration", self._host.duration)
+        self._requests.inc()
+        self._duration.observe(seconds)
+        if status >= 500:
+            self.errors += 1
+            self._child("errors", self._host.errors).inc()
+
+    def reject(self, reason: str) -> None:
+        self.rejected[reason] = self.rejected.get(reason, 0) + 1
+        self._child("rejected:" + reason, self._host.rejections, reason).inc()
+
+    def failure(self) -> None:
+        """A failure counted against the extension (handler, middleware, hook, timeout)."""
+        self._child("failures", self._host.hook_failures).inc()
 
     def snapshot(self) -> dict[str, Any]:
         data = sorted(self.latencies)
@@ -100,20 +166,11 @@ class HostMetrics:
     def for_extension(self, name: str) -> ExtensionStats:
         stats = self.stats.get(name)
         if stats is None:
-            stats = self.stats[name] = ExtensionStats(self._samples)
+            stats = self.stats[name] = ExtensionStats(self._samples, self, name)
         return stats
 
     def observe(self, name: str, seconds: float, status: int) -> None:
-        stats = self.for_extension(name)
-        stats.requests += 1
-        stats.latencies.append(seconds)
-        self.requests.labels(name).inc()
-        self.duration.labels(name).observe(seconds)
-        if status >= 500:
-            stats.errors += 1
-            self.errors.labels(name).inc()
+        self.for_extension(name).observe(seconds, status)
 
     def reject(self, name: str, reason: str) -> None:
-        stats = self.for_extension(name)
-        stats.rejected[reason] = stats.rejected.get(reason, 0) + 1
-        self.rejections.labels(name, reason).inc()
+        self.for_extension(name).reject(reason)

@@ -11,6 +11,7 @@ import anyio
 
 from harness.db import ExtensionDatabase
 from harness.host._faults import FailureWindow, TokenBucket
+from harness.host._hooks import BoundHook
 from harness.host._options import ExtensionState
 from harness.host._router import ExtensionRouter
 from harness.host.services import ExtensionConfig
@@ -34,6 +35,7 @@ class ExtensionRecord:
     router: ExtensionRouter | None = None
     middleware: tuple[Middleware, ...] = ()
     hooks: tuple[Hook, ...] = ()
+    bound_hooks: tuple[BoundHook, ...] = ()
     static: tuple[tuple[str, Path], ...] = ()
     services: Services | None = None
     database: ExtensionDatabase | None = None

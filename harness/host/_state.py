@@ -19,6 +19,7 @@ import anyio
 
 from harness.db import DatabaseProvider
 from harness.host._auth import Authorizer
+from harness.host._deadlines import Deadlines
 from harness.host._hooks import HookRunner
 from harness.host._metrics import HostMetrics
 from harness.host._options import AuditEntry, ExtensionState, HostOptions, SeedUser
@@ -54,10 +55,11 @@ class HostState:
         self.audit_log: list[AuditEntry] = []
         self.lock = threading.RLock()
         self.core_routes: tuple[RouteSpec, ...] = ()
+        self.deadlines = Deadlines()
         self.hooks = HookRunner(
             timeout_s=options.hook_timeout_s,
-            is_active=self.is_active,
             on_failure=self.record_failure,
+            deadlines=self.deadlines,
         )
         self.core_limiter = anyio.CapacityLimiter(options.sync_pool_size)
         self.table: RouteTable = RouteTable.empty()
@@ -91,7 +93,7 @@ class HostState:
         record = self.records.get(name)
         if record is None:
             return
-        self.metrics.hook_failures.labels(name).inc()
+        self.metrics.for_extension(name).failure()
         with self.lock:
             reached = record.failures.record()
             if reached and record.state is ExtensionState.ACTIVE:
@@ -115,11 +117,9 @@ class HostState:
             self.table = build_table(self)
 
     # -- hooks ---------------------------------------------------------------
-    def has_hooks(self, kind: HookType) -> bool:
-        return bool(self.table.hooks[kind])
-
     async def fire(self, kind: HookType, ctx: HookContext, path: str) -> HookContext:
-        hooks = self.table.hooks[kind]
-        if hooks:
-            await self.hooks.fire(hooks, ctx, path)
+        """Fire every hook of ``kind`` matching ``path`` (for callers outside a route's plan)."""
+        entries = self.table.hooks.select(kind, path)
+        if entries:
+            await self.hooks.fire(entries, ctx, path)
         return ctx

@@ -1,8 +1,10 @@
-"""The route table: every route compiled with its full layer chain, plus hooks.
+"""The route table: every route compiled with its full layer chain and its hooks.
 
 Built from scratch on start, enable, disable and auto-disable — never per
 request. Matching is a prefix split (``/ext/{name}/`` selects one extension's
 routes, anything else the core's) followed by a regex per candidate route.
+Each route carries the hooks that can apply to it (:class:`RouteHooks`); a
+disabled extension's middleware and hooks are simply not in the table.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from harness.host._faults import CORE, Blame, error_response
+from harness.host._hookplan import RouteHooks
 from harness.host._hooks import BoundHook, order_hooks
 from harness.host._layers import AuthGate, HandlerApp, RouteGuard
 from harness.host._options import ExtensionState
@@ -34,6 +37,7 @@ __all__ = ["CompiledRoute", "RouteTable", "build_table"]
 log = logging.getLogger("dufflebag.host.table")
 
 ALLOW_KEY = "dufflebag.allow"
+_NONE_ALLOWED: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,7 @@ class CompiledRoute:
     app: ASGIApp
     extension: str | None
     spec: RouteSpec
+    hooks: RouteHooks
 
 
 async def _fallback(scope: Scope, receive: Receive, send: Send) -> None:
@@ -61,12 +66,12 @@ class RouteTable:
     core: tuple[CompiledRoute, ...]
     extensions: Mapping[str, tuple[CompiledRoute, ...]]
     fallback: ASGIApp
-    hooks: Mapping[HookType, tuple[BoundHook, ...]]
+    hooks: RouteHooks  # every hook, matched per request: unrouted requests, core handlers
     middleware_count: Mapping[str, int] = field(default_factory=dict)
 
     @classmethod
     def empty(cls) -> RouteTable:
-        return cls((), {}, _fallback, order_hooks(()))
+        return cls((), {}, _fallback, RouteHooks.everywhere({}))
 
     def match(
         self, path: str, method: str
@@ -82,16 +87,26 @@ class RouteTable:
             if found is None:
                 continue
             if method in route.methods:
-                params = {
-                    key: route.convertors[key].convert(value)
-                    for key, value in found.groupdict().items()
-                }
-                return route, params, frozenset()
+                params = (
+                    {
+                        key: route.convertors[key].convert(value)
+                        for key, value in found.groupdict().items()
+                    }
+                    if route.convertors
+                    else {}
+                )
+                return route, params, _NONE_ALLOWED
             allowed |= route.methods
         return None, {}, frozenset(allowed)
 
 
 _Ordered = tuple[int, str, int, Middleware]
+
+
+@dataclass(frozen=True)
+class _Hooks:
+    ordered: Mapping[HookType, tuple[BoundHook, ...]]
+    everywhere: RouteHooks
 
 
 def _wrap(app: ASGIApp, template: str, middleware: Iterable[_Ordered]) -> ASGIApp:
@@ -119,20 +134,23 @@ def _compile(
     record: ExtensionRecord | None,
     middleware: list[_Ordered],
     core_limiter: anyio.CapacityLimiter,
+    hooks: _Hooks,
 ) -> CompiledRoute:
     owner = record.name if record is not None else CORE
     limiter = record.sync_limiter if record is not None else core_limiter
     what = f"handler of {spec.methods} {template}"
-    app: ASGIApp = Blame(HandlerApp(spec.handler, limiter, what), owner)
+    route_hooks = RouteHooks.for_template(hooks.ordered, template, hooks.everywhere)
+    app: ASGIApp = HandlerApp(spec.handler, limiter, what, owner)
     if spec.auth:
         app = AuthGate(
             app,
             state,
+            route_hooks,
             roles=spec.roles,
             permission=spec.permission,
             extension=record.name if record else None,
         )
-    app = RouteGuard(_wrap(app, template, middleware), state, record)
+    app = RouteGuard(_wrap(app, template, middleware), state, record, route_hooks)
     regex, _fmt, convertors = compile_path(template)
     methods = set(spec.methods)
     if "GET" in methods:
@@ -145,6 +163,7 @@ def _compile(
         app=app,
         extension=record.name if record else None,
         spec=spec,
+        hooks=route_hooks,
     )
 
 
@@ -159,26 +178,26 @@ def build_table(state: HostState) -> RouteTable:
         ),
         key=lambda item: item[:3],
     )
+    ordered_hooks = order_hooks(bound for rec in active for bound in rec.bound_hooks)
+    hooks = _Hooks(ordered_hooks, RouteHooks.everywhere(ordered_hooks))
     core_limiter = state.core_limiter
     core = tuple(
-        _compile(state, spec, spec.path, None, ordered, core_limiter) for spec in state.core_routes
+        _compile(state, spec, spec.path, None, ordered, core_limiter, hooks)
+        for spec in state.core_routes
     )
     extensions: dict[str, tuple[CompiledRoute, ...]] = {}
     for rec in active:
         if rec.router is None:
             continue
         extensions[rec.name] = tuple(
-            _compile(state, spec, rec.router.full_path(spec), rec, ordered, core_limiter)
+            _compile(state, spec, rec.router.full_path(spec), rec, ordered, core_limiter, hooks)
             for spec in rec.router.routes
         )
-    fallback = RouteGuard(_wrap(_fallback, "", ordered), state, None)
-    hooks = order_hooks(
-        BoundHook(rec.name, idx, hook) for rec in active for idx, hook in enumerate(rec.hooks)
-    )
+    fallback = RouteGuard(_wrap(_fallback, "", ordered), state, None, hooks.everywhere)
     return RouteTable(
         core=core,
         extensions=extensions,
         fallback=fallback,
-        hooks=hooks,
+        hooks=hooks.everywhere,
         middleware_count={rec.name: len(rec.middleware) for rec in active},
     )
