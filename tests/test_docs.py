@@ -87,7 +87,7 @@ def test_the_plugin_tour_runs_as_documented(pytester: pytest.Pytester) -> None:
     pytester._monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     pytester._monkeypatch.setenv("PYTHONPATH", str(ROOT))
     result = pytester.runpytest_subprocess("-p", "fixtures.plugin", "-p", "no:cacheprovider",
-                                           str(root / name))
+                                           "--dufflebag-backends=sqlite", str(root / name))
     tests = len(re.findall(r"^def test_", code, re.M))
     assert tests >= 8
     result.assert_outcomes(passed=tests)

@@ -67,6 +67,8 @@ def suite_command(root: Path, tests: list[Path], rcfile: Path, ini: Path,
     return [
         sys.executable, "-I", "-m", "coverage", "run", f"--rcfile={rcfile}",
         "-m", "pytest", "-p", "fixtures.plugin", "-p", "no:cacheprovider",
+        # coverage is measured on SQLite; PostgreSQL behaviour has its own checks (DB, IS)
+        "--dufflebag-backends=sqlite",
         "-c", str(ini), f"--rootdir={root}", f"--confcutdir={root}",
         "-q", "-rfE", "--tb=short", "--no-header", f"--junitxml={junit}",
         *(str(t) for t in tests),
