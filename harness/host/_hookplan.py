@@ -12,17 +12,23 @@ The resolution holds for paths the template can produce. If something changed
 ``scope["path"]`` on the way (a middleware or hook rewriting it in place), the
 path no longer fits the template and the host-wide lists, matched per request,
 decide instead — exactly what they would have decided without resolution.
+
+Building stays linear in the number of extensions: a hook whose patterns all
+lie under one ``/ext/{name}/`` is only considered for that extension's routes
+(:class:`HookIndex`), so each route looks at its own extension's hooks and the
+unconfined ones, not at every hook of every extension.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+import heapq
+from collections.abc import Iterable, Mapping
 
 from harness.host._hooks import BoundHook, HookEntry
 from harness.sdk import HookType
 
-__all__ = ["RouteHooks"]
+__all__ = ["HookIndex", "RouteHooks"]
 
 
 class _Fit(enum.Enum):
@@ -53,6 +59,24 @@ def _fit(patterns: tuple[str, ...] | None, literal: str, static: bool) -> _Fit:
 
 def _every(hooks: tuple[BoundHook, ...]) -> tuple[HookEntry, ...]:
     return tuple((bound, bound.hook.paths) for bound in hooks)
+
+
+def _extension_segment(text: str) -> str | None:
+    """``name`` when ``text`` starts with ``/ext/{name}/``, else ``None``."""
+    if not text.startswith("/ext/"):
+        return None
+    name, slash, _ = text[5:].partition("/")
+    return name if slash else None
+
+
+def _confined_to(patterns: tuple[str, ...] | None) -> str | None:
+    """The one ``/ext/{name}/`` every path ``patterns`` select lies under, if there is one."""
+    if not patterns:
+        return None
+    names = {_extension_segment(pattern) for pattern in patterns}
+    if len(names) != 1:
+        return None
+    return names.pop()
 
 
 class RouteHooks:
@@ -86,15 +110,15 @@ class RouteHooks:
     @classmethod
     def for_template(
         cls,
-        ordered: Mapping[HookType, tuple[BoundHook, ...]],
+        candidates: Mapping[HookType, Iterable[BoundHook]],
         template: str,
         everywhere: RouteHooks,
     ) -> RouteHooks:
-        """The hooks that can apply to paths of ``template`` (a Starlette path template)."""
+        """The ``candidates`` that can apply to paths of ``template`` (a Starlette template)."""
         literal, brace, _ = template.partition("{")
         static = not brace
         plans: dict[HookType, tuple[HookEntry, ...]] = {}
-        for kind, hooks in ordered.items():
+        for kind, hooks in candidates.items():
             entries: list[HookEntry] = []
             for bound in hooks:
                 fit = _fit(bound.hook.paths, literal, static)
@@ -110,6 +134,46 @@ class RouteHooks:
         fits = path == self._anchor if self._exact else path.startswith(self._anchor)
         return (self._plans if fits else self._fallback).get(kind, ())
 
-    def has(self, kind: HookType) -> bool:
-        """Whether any hook of ``kind`` can apply on some path of this route."""
-        return kind in self._plans or kind in self._fallback
+
+class HookIndex:
+    """The active hooks of one route table, ready to be resolved route by route."""
+
+    def __init__(self, ordered: Mapping[HookType, tuple[BoundHook, ...]]) -> None:
+        self._ordered = ordered
+        self.everywhere = RouteHooks.everywhere(ordered)
+        self._unconfined: dict[HookType, list[BoundHook]] = {}
+        self._confined: dict[str, dict[HookType, list[BoundHook]]] = {}
+        for kind, hooks in ordered.items():
+            self._unconfined[kind] = []
+            for bound in hooks:
+                name = _confined_to(bound.hook.paths)
+                if name is None:
+                    self._unconfined[kind].append(bound)
+                else:
+                    self._confined.setdefault(name, {}).setdefault(kind, []).append(bound)
+        self._merged: dict[str, Mapping[HookType, list[BoundHook]]] = {}
+
+    def _candidates(self, literal: str) -> Mapping[HookType, Iterable[BoundHook]]:
+        """Hooks that may select paths starting with ``literal``, in firing order."""
+        name = _extension_segment(literal)
+        if name is None:
+            if literal.startswith("/ext/") or "/ext/".startswith(literal):
+                return self._ordered  # may reach into any extension's paths
+            return self._unconfined  # e.g. /api/v1/...: no confined hook reaches there
+        merged = self._merged.get(name)
+        if merged is None:
+            own = self._confined.get(name, {})
+            merged = self._merged[name] = {
+                kind: list(heapq.merge(own.get(kind, ()), unconfined, key=_sort_key))
+                for kind, unconfined in self._unconfined.items()
+            }
+        return merged
+
+    def route(self, template: str) -> RouteHooks:
+        """The hooks that can apply to ``template``'s paths."""
+        literal = template.partition("{")[0]
+        return RouteHooks.for_template(self._candidates(literal), template, self.everywhere)
+
+
+def _sort_key(bound: BoundHook) -> tuple[int, str, int]:
+    return bound.sort_key

@@ -21,13 +21,13 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from harness.host._faults import CORE, Blame, error_response
-from harness.host._hookplan import RouteHooks
-from harness.host._hooks import BoundHook, order_hooks
+from harness.host._hookplan import HookIndex, RouteHooks
+from harness.host._hooks import order_hooks
 from harness.host._layers import AuthGate, HandlerApp, RouteGuard
 from harness.host._options import ExtensionState
 from harness.host._paths import path_matches
 from harness.host._registry import ExtensionRecord
-from harness.sdk import HookType, Middleware, RouteSpec
+from harness.sdk import Middleware, RouteSpec
 
 if TYPE_CHECKING:
     from harness.host._state import HostState
@@ -103,12 +103,6 @@ class RouteTable:
 _Ordered = tuple[int, str, int, Middleware]
 
 
-@dataclass(frozen=True)
-class _Hooks:
-    ordered: Mapping[HookType, tuple[BoundHook, ...]]
-    everywhere: RouteHooks
-
-
 def _wrap(app: ASGIApp, template: str, middleware: Iterable[_Ordered]) -> ASGIApp:
     """Apply the matching middleware; the first in order ends up outermost."""
     for _prio, owner, _idx, mw in reversed(list(middleware)):
@@ -134,12 +128,12 @@ def _compile(
     record: ExtensionRecord | None,
     middleware: list[_Ordered],
     core_limiter: anyio.CapacityLimiter,
-    hooks: _Hooks,
+    hooks: HookIndex,
 ) -> CompiledRoute:
     owner = record.name if record is not None else CORE
     limiter = record.sync_limiter if record is not None else core_limiter
     what = f"handler of {spec.methods} {template}"
-    route_hooks = RouteHooks.for_template(hooks.ordered, template, hooks.everywhere)
+    route_hooks = hooks.route(template)
     app: ASGIApp = HandlerApp(spec.handler, limiter, what, owner)
     if spec.auth:
         app = AuthGate(
@@ -178,8 +172,7 @@ def build_table(state: HostState) -> RouteTable:
         ),
         key=lambda item: item[:3],
     )
-    ordered_hooks = order_hooks(bound for rec in active for bound in rec.bound_hooks)
-    hooks = _Hooks(ordered_hooks, RouteHooks.everywhere(ordered_hooks))
+    hooks = HookIndex(order_hooks(bound for rec in active for bound in rec.bound_hooks))
     core_limiter = state.core_limiter
     core = tuple(
         _compile(state, spec, spec.path, None, ordered, core_limiter, hooks)

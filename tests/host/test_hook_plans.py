@@ -13,7 +13,7 @@ from typing import Any
 
 from harness.host import ExtensionState, HostOptions
 from harness.host._faults import FailureWindow
-from harness.host._hookplan import RouteHooks
+from harness.host._hookplan import HookIndex, RouteHooks
 from harness.host._hooks import BoundHook, bind_hooks, order_hooks
 from harness.host._registry import ExtensionRecord
 from harness.sdk import (
@@ -70,8 +70,7 @@ def _everywhere() -> RouteHooks:
 
 def _route(template: str) -> RouteHooks:
     bound = bind_hooks(_record("a"), [Hook(n, PRE, _noop, paths=p) for n, p in _PATTERNS.items()])
-    ordered = order_hooks(bound)
-    return RouteHooks.for_template(ordered, template, RouteHooks.everywhere(ordered))
+    return HookIndex(order_hooks(bound)).route(template)
 
 
 def _names(entries: tuple[tuple[BoundHook, tuple[str, ...] | None], ...]) -> dict[str, Any]:
@@ -103,6 +102,38 @@ def test_a_path_the_template_cannot_produce_gets_every_hook_with_its_patterns() 
     entries = route.select(PRE, "/ext/b/ping")  # e.g. rewritten in place by a middleware
     assert _names(entries) == _PATTERNS
     assert _names(_everywhere().select(PRE, "/anything")) == _PATTERNS
+
+
+def test_routes_outside_the_extension_prefix_consider_only_hooks_that_can_reach_them() -> None:
+    assert _names(_route("/api/v1/me").select(PRE, "/api/v1/me")) == {"everywhere": None}
+    # a template whose literal stops inside /ext/ may produce any extension's paths
+    assert _names(_route("/ext/{name}/ping").select(PRE, "/ext/a/ping")) == {
+        "everywhere": None,
+        "own": ("/ext/a/*",),
+        "other": ("/ext/b/*",),
+        "exact_ping": ("/ext/a/ping",),
+        "items_1x": ("/ext/a/items/1*",),
+        "item_7": ("/ext/a/items/7",),
+        "all_ext": None,
+        "mixed": ("/ext/b/ping", "/ext/a/items/*"),
+        "longer_than_ping": ("/ext/a/ping/more",),
+    }
+
+
+def test_a_route_gets_its_own_and_unconfined_hooks_in_firing_order() -> None:
+    hooks = [
+        *bind_hooks(_record("b"), [Hook("b_late", PRE, _noop, priority=50, paths=("/ext/b/*",)),
+                                   Hook("b_early", PRE, _noop, priority=1, paths=("/ext/b/x",))]),
+        *bind_hooks(_record("a"), [Hook("a_mid", PRE, _noop, priority=20, paths=("/ext/a/*",)),
+                                   Hook("global_mid", PRE, _noop, priority=20),
+                                   Hook("global_first", PRE, _noop, priority=0)]),
+        *bind_hooks(_record("c"), [Hook("c_mid", PRE, _noop, priority=20)]),
+    ]
+    index = HookIndex(order_hooks(hooks))
+    assert list(_names(index.route("/ext/b/x").select(PRE, "/ext/b/x"))) == [
+        "global_first", "b_early", "global_mid", "c_mid", "b_late"]
+    assert list(_names(index.route("/ext/a/x").select(PRE, "/ext/a/x"))) == [
+        "global_first", "a_mid", "global_mid", "c_mid"]
 
 
 def test_a_hook_type_nobody_registered_selects_nothing() -> None:
