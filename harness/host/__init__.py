@@ -2,8 +2,9 @@
 
 Certification runs extensions in it, authors' tests use it through the
 ``fixtures`` plugin, and performance is measured on it. Starlette underneath,
-pure ASGI throughout; per-route middleware chains are built when the route
-table is, never per request.
+pure ASGI throughout; per-route middleware chains, and the hooks that can apply
+to each route, are resolved when the route table is built, never per request,
+so extensions that do not match a request cost it nothing.
 
 Ordering: lower ``priority`` first, ties by extension name then registration
 order; middleware with a lower priority is the outer layer.

@@ -2,10 +2,11 @@
 
 Per route, from the outside in::
 
-    RouteGuard      quotas (429/503), timeout (504; see _deadlines), fault boundary (500), metrics
-      middleware    the extensions' pure-ASGI middleware matching this route
-        AuthGate    401/403 and the authorization hook
-          Blame(HandlerApp)   the extension's handler (sync ones in a bounded pool)
+    RouteGuard        quotas (429/503), timeout (504), fault boundary (500), metrics
+      middleware      the extensions' pure-ASGI middleware matching this route
+        AuthGate      401/403 and the authorization hook
+          HandlerApp  the extension's handler (sync ones in a bounded pool); what it
+                      raises is blamed on the extension
 
 All of it is assembled once, when the route table is built.
 """
