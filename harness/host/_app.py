@@ -132,8 +132,9 @@ class HostApp:
             exchange.sent, exchange.status = True, 400
             return
 
-        # Hooks cannot change what is routed but the method, so the route (and with it the
-        # hooks that can apply to this path) is known before any hook runs.
+        # Routing looks at the path taken above and the method, which only a hook rewriting
+        # the scope in place could change (matched again below). So the route, and with it
+        # the hooks that can apply to this path, is known before any hook runs.
         method: str = scope["method"]
         route, params, allowed = table.match(path, method)
         hooks = exchange.hooks = route.hooks if route is not None else table.hooks
