@@ -311,3 +311,34 @@ def test_hooks_of_an_extension_disabled_during_a_request_are_skipped_for_its_res
         assert pre.fired == [("pre", "/ext/switch/off")]
 
     run(body())
+
+
+class Methods(Extension):
+    """GET and POST on one path, and a hook that turns GETs into POSTs in place."""
+
+    metadata = meta("methods")
+
+    def register_routes(self, router: Any) -> None:
+        async def got(request: Request) -> Response:
+            return JSONResponse({"handled": "GET"})
+
+        async def posted(request: Request) -> Response:
+            return JSONResponse({"handled": "POST"})
+
+        router.get("/m", got)
+        router.post("/m", posted)
+
+    def hooks(self) -> list[Hook]:
+        def rewrite(ctx: HookContext) -> None:
+            assert ctx.request is not None
+            ctx.request.scope["method"] = "POST"
+
+        return [Hook("rewrite", PRE, rewrite, paths=("/ext/methods/m",))]
+
+
+def test_a_method_rewritten_in_place_by_a_hook_is_routed_as_rewritten(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with serve(tmp_path, Methods()) as (_host, client):
+            assert (await client.get("/ext/methods/m")).json() == {"handled": "POST"}
+
+    run(body())
