@@ -77,3 +77,13 @@ class DatabaseProvider(Protocol):
     def close(self) -> None:
         """Dispose every engine; drop what this provider created."""
         ...
+
+
+def check_request(name: object, pool_size: object) -> None:
+    """Refuse a malformed ``for_extension`` request before any backend acts on it."""
+    from harness.sdk import NAME_PATTERN
+
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise ValueError(f"extension name {name!r} must match {NAME_PATTERN.pattern}")
+    if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
+        raise ValueError(f"pool_size for extension {name!r} must be an integer >= 1")

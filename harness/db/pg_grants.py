@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from harness.db._api import check_request
 from harness.db._pg_setup import pg_engine, translator
 from harness.db._service import IsolatedDatabase
 from harness.sdk import NAME_PATTERN
@@ -179,8 +180,7 @@ class PgGrantedProvider:
 
         The pool never exceeds the connections the parent granted the role.
         """
-        if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
-            raise ValueError(f"pool_size for extension {name!r} must be an integer >= 1")
+        check_request(name, pool_size)
         with self._lock:
             self._check_open()
             existing = self._extensions.get(name)

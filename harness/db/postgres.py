@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from harness.db._api import check_request
 from harness.db._pg_setup import (
     PgAdmin,
     create_database,
@@ -40,7 +41,6 @@ from harness.db._pg_setup import (
     translator,
 )
 from harness.db._service import IsolatedDatabase
-from harness.sdk import NAME_PATTERN
 
 __all__ = ["PgAdmin", "PostgresProvider", "describe_isolation"]
 
@@ -122,10 +122,7 @@ class PostgresProvider:
 
     def for_extension(self, name: str, *, pool_size: int = 5) -> IsolatedDatabase:
         """Create (once) the role and schema of extension ``name``; return its database."""
-        if not isinstance(name, str) or not NAME_PATTERN.match(name):
-            raise ValueError(f"extension name {name!r} must match {NAME_PATTERN.pattern}")
-        if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
-            raise ValueError(f"pool_size for extension {name!r} must be an integer >= 1")
+        check_request(name, pool_size)
         with self._lock:
             self._check_open()
             existing = self._extensions.get(name)

@@ -41,10 +41,11 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection, QueuePool
 
+from harness.db._api import check_request
 from harness.db._errors import StatementTimeout
 from harness.db._service import ErrorTranslator, IsolatedDatabase
 from harness.db._sqlite_authorizer import authorize, is_denial
-from harness.sdk import NAME_PATTERN, DatabaseAccessError
+from harness.sdk import DatabaseAccessError
 
 __all__ = ["SqliteProvider", "describe_isolation"]
 
@@ -127,10 +128,7 @@ class SqliteProvider:
 
     def for_extension(self, name: str, *, pool_size: int = 5) -> IsolatedDatabase:
         """Create (once) and return the database of extension ``name``."""
-        if not isinstance(name, str) or not NAME_PATTERN.match(name):
-            raise ValueError(f"extension name {name!r} must match {NAME_PATTERN.pattern}")
-        if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
-            raise ValueError(f"pool_size for extension {name!r} must be an integer >= 1")
+        check_request(name, pool_size)
         with self._lock:
             self._check_open()
             existing = self._extensions.get(name)
