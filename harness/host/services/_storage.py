@@ -20,6 +20,27 @@ from harness.sdk import StorageError
 __all__ = ["RootedStorage"]
 
 
+def relative_storage_path(path: object) -> PurePosixPath:
+    """``path`` as a relative storage path, or :class:`StorageError` saying why not.
+
+    The lexical rules every storage (the real one and the test double) applies
+    before touching anything: a non-empty string, no NUL, no backslash, not
+    absolute, no ``..``.
+    """
+    if not isinstance(path, str) or not path:
+        raise StorageError(f"storage path must be a non-empty string, got {path!r}")
+    if "\x00" in path:
+        raise StorageError(f"storage path {path!r} contains a NUL byte")
+    if "\\" in path:
+        raise StorageError(f"storage path {path!r} contains a backslash")
+    pure = PurePosixPath(path)
+    if pure.is_absolute():
+        raise StorageError(f"storage path {path!r} is absolute; use a relative path")
+    if ".." in pure.parts:
+        raise StorageError(f"storage path {path!r} contains '..'")
+    return pure
+
+
 class RootedStorage:
     """Implements :class:`harness.sdk.StorageService` over ``root``."""
 
@@ -34,17 +55,7 @@ class RootedStorage:
 
     def resolve(self, path: object) -> Path:
         """The absolute file path for ``path``, or :class:`StorageError` saying why not."""
-        if not isinstance(path, str) or not path:
-            raise StorageError(f"storage path must be a non-empty string, got {path!r}")
-        if "\x00" in path:
-            raise StorageError(f"storage path {path!r} contains a NUL byte")
-        if "\\" in path:
-            raise StorageError(f"storage path {path!r} contains a backslash")
-        pure = PurePosixPath(path)
-        if pure.is_absolute():
-            raise StorageError(f"storage path {path!r} is absolute; use a relative path")
-        if ".." in pure.parts:
-            raise StorageError(f"storage path {path!r} contains '..'")
+        pure = relative_storage_path(path)
         target = (self._root / pure).resolve()
         if not target.is_relative_to(self._root) or target == self._root:
             raise StorageError(f"storage path {path!r} leaves the storage root")
