@@ -12,6 +12,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from reports.render._figures import key_figures, raw_figures
 from reports.render._view import clean_text, view
 
 __all__ = ["render_html"]
@@ -31,7 +32,13 @@ def _environment() -> Environment:
 
 
 def render_html(report: Mapping[str, Any]) -> str:
-    """The report as a standalone HTML page: level first, then failures, then everything."""
+    """The report as a standalone HTML page: level first, then failures, key figures, everything.
+
+    Figures are drawn as inline SVG (no scripts, no fonts, nothing fetched), so the page
+    stays viewable offline and under the page's own Content-Security-Policy.
+    """
     v = view(report)
+    figures = report.get("figures")
     template = _environment().get_template("report.html.j2")
-    return template.render(v=v, r=report, s=v.summary)
+    return template.render(v=v, r=report, s=v.summary, cards=key_figures(figures),
+                           raw_figures=raw_figures(figures))
