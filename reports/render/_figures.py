@@ -21,8 +21,8 @@ from reports.render._view import clean_text
 __all__ = [
     "Bar",
     "Card",
-    "Label",
     "GroupedBars",
+    "Label",
     "LimitBar",
     "Sparkline",
     "Stat",
@@ -38,13 +38,14 @@ MAX_ROWS = 40  # table rows and chart groups shown; the raw view keeps the rest
 MAX_POINTS = 400  # sparkline points; more are thinned evenly
 RAW_LIMIT = 20_000  # characters of one pretty-printed figure in the raw view
 LABEL_LIMIT = 60
+MEMORY_SPAN = 4.0  # MB: the memory check's default floor; below it growth is allocator noise
 
 
 def fmt(value: float, unit: str = "") -> str:
     """A number a person reads: thousands separated, few decimals, no float noise."""
     if isinstance(value, bool) or not math.isfinite(value):
         return "n/a"
-    if isinstance(value, int) or value == int(value) and abs(value) >= 1000:
+    if isinstance(value, int) or (value == int(value) and abs(value) >= 1000):
         text = f"{int(value):,}"
     else:
         size = abs(value)
@@ -79,6 +80,7 @@ class Stat:
     label: str
     value: str
     tone: str = ""  # "good", "bad" or "" (neutral): a CSS class, never extension text
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ class LimitBar:
     limit_x: float
     over: bool
     width: int = 520
+    limit_word: str = "limit"
 
 
 @dataclass(frozen=True)
@@ -183,11 +186,11 @@ def limit_bar(label: str, value: float, limit: float, unit: str, width: int = 52
 
 def _nice_step(top: float) -> float:
     raw = top / 4
-    magnitude = 10 ** math.floor(math.log10(raw))
-    for factor in (1, 2, 2.5, 5, 10):
+    magnitude = 10.0 ** math.floor(math.log10(raw))
+    for factor in (1.0, 2.0, 2.5, 5.0, 10.0):
         if raw <= factor * magnitude:
             return factor * magnitude
-    return 10 * magnitude
+    return 10.0 * magnitude
 
 
 Section = tuple[str, list[tuple[str, list[float | None]]]]
@@ -204,7 +207,7 @@ def grouped_bars(sections: list[Section], series: list[str], unit: str) -> Group
     top = max(max(values), 0.0)
     step = _nice_step(top) if top > 0 else 1.0
     top = step * max(math.ceil(top / step - 1e-9), 1)
-    left, plot_w, bar_h, gap = 40.0, 520.0, 7.0, 1.0
+    left, plot_w, bar_h, gap = 40.0, 520.0, 9.0, 2.0
     row_pitch, section_h = len(series) * (bar_h + gap) + 6, 20.0
     labels: list[Label] = []
     bars: list[Bar] = []
@@ -226,15 +229,19 @@ def grouped_bars(sections: list[Section], series: list[str], unit: str) -> Group
             y += row_pitch
         y += 4
     ticks = [(round(left + k * step / top * plot_w, 2), fmt(k * step, unit if k else ""))
-             for k in range(int(round(top / step)) + 1)]
+             for k in range(round(top / step) + 1)]
     return GroupedBars(series=series, labels=labels, bars=bars, ticks=ticks,
                        width=left + plot_w + 48, height=round(y + 16, 2), plot_left=left,
                        plot_right=left + plot_w, plot_top=plot_top, plot_bottom=round(y, 2))
 
 
-def sparkline(points: list[tuple[float, float]], unit: str, width: int = 520, height: int = 90
-              ) -> Sparkline | None:
-    """A line of ``(x, y)`` points scaled into the box; ``None`` below two points."""
+def sparkline(points: list[tuple[float, float]], unit: str, width: int = 520, height: int = 90,
+              min_span: float = 0.0) -> Sparkline | None:
+    """A line of ``(x, y)`` points scaled into the box; ``None`` below two points.
+
+    ``min_span`` keeps the vertical scale from magnifying noise: 0.1 MB of drift
+    should look flat, not like a leak.
+    """
     if len(points) < 2:
         return None
     if len(points) > MAX_POINTS:
@@ -245,7 +252,7 @@ def sparkline(points: list[tuple[float, float]], unit: str, width: int = 520, he
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
     pad = 4.0
     xr = (x1 - x0) or 1.0
-    yr = (y1 - y0) or 1.0
+    yr = max(y1 - y0, min_span) or 1.0
 
     def at(px: float, py: float) -> str:
         sx = pad + (px - x0) / xr * (width - 2 * pad)
@@ -350,7 +357,9 @@ def _memory(data: Mapping[str, Any]) -> Card | None:
         card.stats.append(Stat("growth", fmt(growth, "MB")))
     card.stats += _stats(data, [("late_growth_mb", "late growth", "MB"),
                                 ("kb_per_request", "per request", "KB")])
-    card.sparkline = sparkline(points, "MB")
+    limits = _map(data.get("limits")) or {}
+    span = _num(limits.get("min_growth_mb"))
+    card.sparkline = sparkline(points, "MB", min_span=MEMORY_SPAN if span is None else span)
     return card if card.stats or card.sparkline else None
 
 
@@ -365,17 +374,17 @@ def _coverage(data: Mapping[str, Any]) -> Card | None:
         if percent is None:
             continue
         c, t = _num(data.get(covered)), _num(data.get(total))
-        detail = f" ({fmt(c)} of {fmt(t)})" if c is not None and t is not None else ""
-        card.stats.append(Stat(label, fmt(percent, "%") + detail,
-                               "good" if percent >= threshold else "bad"))
-        # A progress bar: the scale is 0–100 %, the threshold a marker on it.
+        detail = f"{fmt(c)} of {fmt(t)}" if c is not None and t is not None else ""
+        card.stats.append(Stat(label, fmt(percent, "%"),
+                               "good" if percent >= threshold else "bad", detail))
+        # A progress bar: the scale is 0 to 100 %, the threshold a marker on it.
         width = 520
         card.limit_bars.append(LimitBar(
             label=label, value=percent, limit=threshold, unit="%",
             value_text=fmt(percent, "%"), limit_text=fmt(threshold, "%"),
             value_x=round(min(max(percent, 0.0), 100.0) / 100 * width, 2),
             limit_x=round(min(max(threshold, 0.0), 100.0) / 100 * width, 2),
-            over=percent < threshold, width=width))
+            over=percent < threshold, width=width, limit_word="threshold"))
     never = data.get("never_imported")
     if isinstance(never, list) and never:
         card.note = "Never imported: " + ", ".join(_label(n) for n in never[:10])
@@ -402,7 +411,8 @@ def _fuzzing(figures: Mapping[str, Any]) -> Card | None:
             rows.append([label, *cells])
     if not rows:
         return None
-    return Card("fuzz", "API fuzzing", table=Table(["property", *(c for _, c in columns)], rows))
+    headers = ["property", *(c for _, c in columns)]
+    return Card("fuzz", "API fuzzing", wide=True, table=Table(headers, rows))
 
 
 def _stat_card(key: str, title: str, spec: list[tuple[str, str, str]],
