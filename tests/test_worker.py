@@ -94,3 +94,25 @@ def test_timeout_kills_the_worker(tmp_path: Path) -> None:
             worker.call("load", timeout=1, extensions=[
                 {"name": "probe_ext", "root": str(root), "entry": "probe_ext:X"}])
         assert worker.proc.poll() is not None
+
+
+def test_unreadable_interpreter_means_no_separation_not_a_crash(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A venv made from an interpreter under a 0700 home cannot be executed by nobody:
+    the worker must then run unseparated (and say so), never crash the run."""
+    from harness.worker import client as client_module
+
+    if os.geteuid() != 0:
+        pytest.skip("uid separation is only attempted as root")
+    hidden = tmp_path / "private"
+    hidden.mkdir(mode=0o700)
+    fake_python = hidden / "python3"
+    fake_python.symlink_to(client_module.sys.executable)
+    os.chmod(tmp_path, 0o755)
+    client_module.unprivileged_ids.cache_clear()
+    monkeypatch.setattr(client_module.sys, "executable", str(fake_python))
+    try:
+        assert client_module.unprivileged_ids() is None
+        assert "not readable" in client_module.separation_unavailable_reason()
+    finally:
+        client_module.unprivileged_ids.cache_clear()

@@ -83,11 +83,16 @@ def unprivileged_ids() -> tuple[int, int, str] | None:
         pw = pwd.getpwnam(UNPRIVILEGED_USER)
     except KeyError:
         return None
-    probe = subprocess.run(
-        [sys.executable, "-I", "-c", "import harness.worker._server, starlette, sqlalchemy"],
-        user=pw.pw_uid, group=pw.pw_gid, extra_groups=[], cwd="/", env={"PATH": "/usr/bin:/bin"},
-        capture_output=True, timeout=60, check=False,
-    )
+    try:
+        probe = subprocess.run(
+            [sys.executable, "-I", "-c", "import harness.worker._server, starlette, sqlalchemy"],
+            user=pw.pw_uid, group=pw.pw_gid, extra_groups=[], cwd="/",
+            env={"PATH": "/usr/bin:/bin"}, capture_output=True, timeout=60, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        # e.g. the interpreter lives under a 0700 home (pyenv in /root): the
+        # unprivileged user cannot even execute it, so the worker stays unseparated
+        return None
     if probe.returncode != 0:
         return None
     return pw.pw_uid, pw.pw_gid, f"worker ran as {UNPRIVILEGED_USER} (uid {pw.pw_uid})"
