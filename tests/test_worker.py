@@ -76,7 +76,9 @@ def test_killed_worker_fails_closed() -> None:
     worker = WorkerClient()
     try:
         os.killpg(worker.proc.pid, 9)
-        with pytest.raises(WorkerError, match="exited"):
+        # depending on timing the request cannot be sent (broken pipe) or the reply
+        # never comes (exited): either way it is a WorkerError, never an answer
+        with pytest.raises(WorkerError, match="exited|could not send"):
             worker.call("hello", timeout=10)
         with pytest.raises(WorkerError, match="gone"):
             worker.call("hello")
