@@ -68,7 +68,7 @@ def bench(session: nox.Session) -> None:
     """Benchmarks of the host's per-request cost against bare Starlette (pytest-benchmark;
     fails when a target is missed), then the database figures. Arguments go to pytest."""
     session.install(".[dev]")
-    session.run("python", "-m", "pytest", "tests/bench_host.py", "-p", "no:cacheprovider",
+    session.run("python", "-m", "pytest", "tests/bench/bench_host.py", "-p", "no:cacheprovider",
                 "--benchmark-disable-gc", "--benchmark-json=bench-host.json", *session.posargs)
     session.run("python", "-m", "tests.db.bench_db")
 
@@ -94,5 +94,5 @@ def docs(session: nox.Session) -> None:
     every page is reachable from docs/README.md; then run the documented examples."""
     session.install(".[dev]")
     session.run("python", "docs/check_docs.py")
-    session.run("python", "-m", "pytest", "tests/test_docs.py", "-p", "no:cacheprovider",
+    session.run("python", "-m", "pytest", "tests/docs/test_docs.py", "-p", "no:cacheprovider",
                 *session.posargs)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from conformance._registry import (
+from dufflebag_harness.conformance._registry import (
     REGISTRY,
     Catalog,
     CatalogMismatch,
@@ -20,7 +20,7 @@ from conformance._registry import (
     load_catalog,
     verify_against_catalog,
 )
-from conformance._types import (
+from dufflebag_harness.conformance._types import (
     ADVISORY,
     BACKENDS,
     REQUIRED,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from conformance._probing import concrete, routes
-from conformance._types import CheckFailed, HostHandle
+from dufflebag_harness.conformance._probing import concrete, routes
+from dufflebag_harness.conformance._types import CheckFailed, HostHandle
 
 #: Seeded roles (plus anonymous, ``None``) that exercise an extension's routes.
 ACTORS: tuple[str | None, ...] = ("admin", "manager", "user", "outsider", "deleted", None)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance._types import CheckContext, CheckFailed
+from dufflebag_harness.conformance._types import CheckContext, CheckFailed
 
 __all__ = [
     "CoverageFigures",

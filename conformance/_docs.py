@@ -13,8 +13,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from conformance._registry import Registry, catalog_version
-from conformance._types import CheckSpec
+from dufflebag_harness.conformance._registry import Registry, catalog_version
+from dufflebag_harness.conformance._types import CheckSpec
 
 __all__ = [
     "AREA_NAMES",
@@ -24,7 +24,7 @@ __all__ = [
     "render_markdown",
 ]
 
-#: Area code → name, as DESIGN.md's catalog table names them.
+#: Area code → name, as the catalog names them.
 AREA_NAMES = {
     "LC": "lifecycle", "RT": "routing", "AU": "auth", "IS": "isolation", "PE": "permissions",
     "FI": "fault isolation", "HK": "hooks and middleware", "CF": "configuration",
@@ -39,8 +39,9 @@ class DocsError(ValueError):
 
 
 def default_requirements_path() -> Path:
-    """``docs/requirements.md`` of the source tree this package sits in."""
-    return Path(__file__).resolve().parents[1] / "docs" / "requirements.md"
+    """``docs/requirements.md`` of the checkout the command runs in (the docs are not
+    installed with the package; regenerating them is a job done in a checkout)."""
+    return Path("docs") / "requirements.md"
 
 
 def parse_requirements(text: str) -> dict[str, str]:
@@ -88,7 +89,8 @@ def render_markdown(registry: Registry, requirements: Mapping[str, str]) -> str:
     lines = [
         "# Conformance checks",
         "",
-        "<!-- Generated from the check registry: `python -m conformance.catalog --markdown "
+        "<!-- Generated from the check registry: "
+        "`python -m dufflebag_harness.conformance.catalog --markdown "
         "> docs/checks.md`. Do not edit by hand; a test compares this file with the registry. -->",
         "",
         f"Catalog version `{catalog_version(registry.listing())}`: {len(specs)} checks, "

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from conformance._types import HostHandle
+from dufflebag_harness.conformance._types import HostHandle
 
 __all__ = ["Overlap", "overlapped"]
 

@@ -17,8 +17,8 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance._perf_client import Target, TimedClient
-from conformance._types import HostHandle
+from dufflebag_harness.conformance._perf_client import Target, TimedClient
+from dufflebag_harness.conformance._types import HostHandle
 
 #: What the host answers for a route of a disabled extension (and no route at all).
 HOST_NOT_FOUND = {"error": "not found"}

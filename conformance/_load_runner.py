@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance._perf_client import Target
-from conformance._types import CheckFailed, HostHandle
+from dufflebag_harness.conformance._perf_client import Target
+from dufflebag_harness.conformance._types import CheckFailed, HostHandle
 
 SCRIPT = Path(__file__).with_name("_load_locust.py")
 #: Seconds the generator may take beyond the load duration (start-up, join) before it is killed.

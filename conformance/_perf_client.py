@@ -25,7 +25,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from conformance._types import CheckFailed, HostHandle
+from dufflebag_harness.conformance._types import CheckFailed, HostHandle
 
 _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
 

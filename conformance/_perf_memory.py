@@ -15,7 +15,7 @@ from typing import Any
 
 import psutil
 
-from conformance._types import CheckContext
+from dufflebag_harness.conformance._types import CheckContext
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from conformance._perf_client import Target
-from conformance._probing import concrete, details, routes
-from conformance._types import HostHandle
+from dufflebag_harness.conformance._perf_client import Target
+from dufflebag_harness.conformance._probing import concrete, details, routes
+from dufflebag_harness.conformance._types import HostHandle
 
 #: Seeded roles, most privileged first: ``admin`` holds every permission an extension defines.
 _ROLES = ("admin", "manager", "user")

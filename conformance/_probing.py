@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from conformance._types import CheckFailed, HostHandle
+from dufflebag_harness.conformance._types import CheckFailed, HostHandle
 
 MGMT = "/api/v1/extensions"
 _PARAM = re.compile(r"\{[^}]+\}")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from conformance._types import BACKENDS, CheckFunc, CheckSpec, Severity
+from dufflebag_harness.conformance._types import BACKENDS, CheckFunc, CheckSpec, Severity
 
 ID_PATTERN = re.compile(r"^[A-Z]{2}-\d{2}$")
 
@@ -109,7 +109,7 @@ class Catalog:
 def load_catalog(text: str | None = None) -> Catalog:
     """Parse ``catalog.toml`` (the packaged one unless ``text`` is given)."""
     if text is None:
-        text = resources.files("conformance").joinpath("catalog.toml").read_text("utf-8")
+        text = resources.files(__package__).joinpath("catalog.toml").read_text("utf-8")
     data = tomllib.loads(text)
     entries = []
     for raw in data.get("check", []):
@@ -159,8 +159,9 @@ def check(
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Register a check function under a stable ID.
 
-    The function receives a :class:`~conformance.CheckContext` and raises
-    :class:`~conformance.CheckFailed` with evidence when the extension violates it.
+    The function receives a :class:`~dufflebag_harness.conformance.CheckContext` and raises
+    :class:`~dufflebag_harness.conformance.CheckFailed` with evidence when the extension
+    violates it.
     """
 
     def deco(func: CheckFunc) -> CheckFunc:
@@ -186,7 +187,8 @@ def render_catalog(registry: Registry) -> str:
     lines = [
         "# The conformance catalog: every check that exists. Reports name its hash.",
         "# The runner refuses to start when the registered checks differ from this file.",
-        "# Regenerate with `python -m conformance.catalog > conformance/catalog.toml`",
+        "# Regenerate with "
+        "`python -m dufflebag_harness.conformance.catalog > conformance/catalog.toml`",
         "# and review the diff: a changed line changes what certification means.",
         "",
     ]

@@ -21,7 +21,7 @@ import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from harness.loader import Capabilities
+from dufflebag_harness.outside.loader import Capabilities
 
 __all__ = ["covers_network", "covers_path", "undeclared", "unused"]
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 
-from conformance._probing import MGMT, concrete, details, require_loaded, routes
-from conformance._types import CheckContext, HostHandle
+from dufflebag_harness.conformance._probing import MGMT, concrete, details, require_loaded, routes
+from dufflebag_harness.conformance._types import CheckContext, HostHandle
 
 __all__ = ["Exercise", "admitted_role", "callable_routes", "exercise", "host_id", "monitor_usage"]
 

@@ -3,12 +3,12 @@
 Nothing here imports or runs extension code. Allowed imports: the standard
 library (``sys.stdlib_module_names``), the extension's own top-level packages,
 packages named like the extensions it declares as dependencies, and
-``harness.sdk``; test code (``[tests].paths``, any ``conftest.py``) may also
-import ``pytest``, ``fixtures`` and the libraries the harness itself runs on
+``dufflebag_harness.sdk``; test code (``[tests].paths``, any ``conftest.py``) may also
+import ``pytest``, ``dufflebag_harness.fixtures`` and the libraries the harness itself runs on
 (test code only ever runs in the harness's environment, where exactly those
 are installed) except the ones that judge it (coverage, bandit, gnupg).
 Third-party libraries in shipped code are not supported yet. Forbidden
-whatever the list says: harness internals, ``conformance``, ``reports``,
+whatever the list says: harness internals (all of ``dufflebag_harness`` but the SDK),
 ``_pytest``, ``ctypes``, ``gc`` object walks, ``sys.modules`` writes,
 ``importlib`` tricks and ``__import__``, dynamic code (``exec``, ``eval``,
 ``compile``), assignments to (or ``setattr`` on) attributes of imported
@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.loader import RESERVED_TOP_LEVEL
+from dufflebag_harness.outside.loader import RESERVED_TOP_LEVEL
 
 __all__ = [
     "TEST_LIBRARIES", "Finding", "SourceFile", "own_packages", "scan_imports", "source_files",
@@ -35,15 +35,14 @@ _SKIP_DIRS = frozenset({"__pycache__", "build", "dist", "node_modules", "site-pa
 _STDLIB = frozenset(sys.stdlib_module_names)
 _FORBIDDEN_MODULES = {
     "ctypes": "ctypes (native code)", "_ctypes": "ctypes (native code)",
-    "conformance": "the harness's checks", "reports": "the harness's report signing",
     "_pytest": "pytest internals", "imp": "import machinery", "runpy": "running code by path",
     "zipimport": "import machinery", "importlib.machinery": "import machinery",
 }
-_TEST_ONLY = frozenset({"pytest", "fixtures"})
+_TEST_ONLY = frozenset({"pytest", "dufflebag_harness.fixtures"})
+_SDK = "dufflebag_harness.sdk"
 #: Libraries of the harness's own environment that test code may use (not its judges).
 TEST_LIBRARIES = frozenset(
-    RESERVED_TOP_LEVEL - _STDLIB - {"harness", "conformance", "fixtures", "reports",
-                                    "sample_extensions", "_pytest", "pytest", "pluggy",
+    RESERVED_TOP_LEVEL - _STDLIB - {"dufflebag_harness", "_pytest", "pytest", "pluggy",
                                     "coverage", "bandit", "gnupg"})
 _TAMPER_ATTRS = {
     ("gc", "get_objects"): "walks every object in the process",
@@ -123,10 +122,14 @@ class _Visitor(ast.NodeVisitor):
             if module == name or module.startswith(name + "."):
                 self.add(node, "forbidden-import", f"imports {module} ({why})")
                 return
-        if top == "harness":
-            if module != "harness.sdk":
+        if any(module == name or module.startswith(name + ".") for name in _TEST_ONLY):
+            if not self.file.is_test:
+                self.add(node, "forbidden-import", f"imports {module} outside test code")
+            return
+        if top == "dufflebag_harness":
+            if module != _SDK and not module.startswith(_SDK + "."):
                 self.add(node, "forbidden-import",
-                         f"imports {module} (harness internals; only harness.sdk is public)")
+                         f"imports {module} (harness internals; only {_SDK} is public)")
             return
         if top in _TEST_ONLY:
             if not self.file.is_test:
@@ -138,7 +141,7 @@ class _Visitor(ast.NodeVisitor):
             return
         self.add(node, "not-allowed-import",
                  f"imports {module}: not the standard library, the extension's own package "
-                 "or harness.sdk (third-party dependencies are not supported yet)")
+                 "or dufflebag_harness.sdk (third-party dependencies are not supported yet)")
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -154,9 +157,7 @@ class _Visitor(ast.NodeVisitor):
         module = node.module or ""
         for alias in node.names:
             target = f"{module}.{alias.name}"
-            if module == "harness" and alias.name == "sdk":
-                target = "harness.sdk"
-            self._check_module(node, target if module == "harness" else module)
+            self._check_module(node, target if module == "dufflebag_harness" else module)
             if (module, alias.name) in _TAMPER_ATTRS:
                 self.add(node, "tamper", f"imports {module}.{alias.name} "
                                          f"({_TAMPER_ATTRS[(module, alias.name)]})")

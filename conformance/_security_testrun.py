@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from conformance._security_static import Finding, source_files
+from dufflebag_harness.conformance._security_static import Finding, source_files
 
 __all__ = ["OUTCOME_HOOKS", "scan_test_tampering"]
 
@@ -28,7 +28,7 @@ OUTCOME_HOOKS = frozenset({
     "pytest_pyfunc_call", "pytest_report_teststatus", "pytest_runtest_logreport",
     "pytest_sessionfinish",
 })
-_ALLOWED_PLUGINS = frozenset({"fixtures.plugin"})
+_ALLOWED_PLUGINS = frozenset({"dufflebag_harness.fixtures.plugin"})
 _PLUGIN_OPTION = re.compile(r"(^|\s)-p\s*(?!no:)\S+")
 
 

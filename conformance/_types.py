@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import httpx
 
-    from harness.loader import Manifest
+    from dufflebag_harness.outside.loader import Manifest
 
 BACKENDS = ("mock", "sqlite", "postgresql")
 

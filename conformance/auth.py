@@ -13,10 +13,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance._auth_probing import ACTORS, MUTATING, calls, host_id, send, user_ids, who
-from conformance._probing import concrete, details, protected_routes, require_loaded, routes
-from conformance._registry import check
-from conformance._types import REQUIRED, CheckContext, CheckFailed, HostHandle
+from dufflebag_harness.conformance._auth_probing import (
+    ACTORS,
+    MUTATING,
+    calls,
+    host_id,
+    send,
+    user_ids,
+    who,
+)
+from dufflebag_harness.conformance._probing import (
+    concrete,
+    details,
+    protected_routes,
+    require_loaded,
+    routes,
+)
+from dufflebag_harness.conformance._registry import check
+from dufflebag_harness.conformance._types import REQUIRED, CheckContext, CheckFailed, HostHandle
 
 CORE = ("admin", "manager", "user")
 

@@ -1,4 +1,4 @@
-"""``python -m conformance.catalog``: print the catalog.toml the registry implies.
+"""``python -m dufflebag_harness.conformance.catalog``: print the catalog.toml the registry implies.
 
 ``--markdown`` prints ``docs/checks.md`` instead (requirement texts read from
 ``docs/requirements.md``, or the file ``--requirements`` names).
@@ -10,18 +10,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from conformance import load_checks
-from conformance._docs import (
+from dufflebag_harness.conformance import load_checks
+from dufflebag_harness.conformance._docs import (
     DocsError,
     default_requirements_path,
     parse_requirements,
     render_markdown,
 )
-from conformance._registry import render_catalog
+from dufflebag_harness.conformance._registry import render_catalog
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m conformance.catalog",
+    parser = argparse.ArgumentParser(prog="python -m dufflebag_harness.conformance.catalog",
                                      description="Print the catalog the check registry implies.")
     parser.add_argument("--markdown", action="store_true",
                         help="print docs/checks.md instead of catalog.toml")

@@ -17,12 +17,19 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from conformance._load_concurrent import Tally, Task, Traffic, baseline, join_all, run_threads
-from conformance._perf_client import Target, TimedClient
-from conformance._perf_targets import own_get_targets
-from conformance._probing import MGMT, require_loaded
-from conformance._registry import check
-from conformance._types import REQUIRED, CheckContext, CheckFailed
+from dufflebag_harness.conformance._load_concurrent import (
+    Tally,
+    Task,
+    Traffic,
+    baseline,
+    join_all,
+    run_threads,
+)
+from dufflebag_harness.conformance._perf_client import Target, TimedClient
+from dufflebag_harness.conformance._perf_targets import own_get_targets
+from dufflebag_harness.conformance._probing import MGMT, require_loaded
+from dufflebag_harness.conformance._registry import check
+from dufflebag_harness.conformance._types import REQUIRED, CheckContext, CheckFailed
 
 #: Companions loaded beside the extension (ten extensions in one host).
 COMPANIONS = 9

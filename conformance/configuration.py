@@ -15,7 +15,7 @@ from typing import Any
 from jsonschema.exceptions import SchemaError
 from jsonschema.validators import Draft202012Validator, validator_for
 
-from conformance._configuration_gen import (
+from dufflebag_harness.conformance._configuration_gen import (
     GenerationFailed,
     admitted_configs,
     boundary_configs,
@@ -24,9 +24,15 @@ from conformance._configuration_gen import (
     schema_error,
     wrong_typed,
 )
-from conformance._probing import MGMT, concrete, details, require_loaded, routes
-from conformance._registry import check
-from conformance._types import REQUIRED, CheckContext, CheckFailed, CheckSkipped, HostHandle
+from dufflebag_harness.conformance._probing import MGMT, concrete, details, require_loaded, routes
+from dufflebag_harness.conformance._registry import check
+from dufflebag_harness.conformance._types import (
+    REQUIRED,
+    CheckContext,
+    CheckFailed,
+    CheckSkipped,
+    HostHandle,
+)
 
 #: Admitted configurations tried per profile (CF-03).
 EXAMPLES = {"quick": 15, "full": 50}

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from conformance._coverage_measure import (
+from dufflebag_harness.conformance._coverage_measure import (
     FetchedRun,
     extension_root,
     fetch_run,
@@ -28,8 +28,8 @@ from conformance._coverage_measure import (
     source_files,
     worker_ext_dir,
 )
-from conformance._registry import check
-from conformance._types import REQUIRED, CheckContext, CheckFailed
+from dufflebag_harness.conformance._registry import check
+from dufflebag_harness.conformance._types import REQUIRED, CheckContext, CheckFailed
 
 #: The floor on coverage.py's branch-aware total (the platform's success criterion SC-COV).
 #: The checks cite REQ-9.3 (behaviour kept within a major version, which an own test

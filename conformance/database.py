@@ -22,9 +22,15 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from conformance._probing import concrete, details, require_loaded, routes
-from conformance._registry import check
-from conformance._types import REQUIRED, CheckContext, CheckFailed, DatabaseView, HostHandle
+from dufflebag_harness.conformance._probing import concrete, details, require_loaded, routes
+from dufflebag_harness.conformance._registry import check
+from dufflebag_harness.conformance._types import (
+    REQUIRED,
+    CheckContext,
+    CheckFailed,
+    DatabaseView,
+    HostHandle,
+)
 
 BACKENDS = ("sqlite", "postgresql")
 TRACKING = "ext_migrations"

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance._faults_timing import Overlap, overlapped
-from conformance._probing import (
+from dufflebag_harness.conformance._faults_timing import Overlap, overlapped
+from dufflebag_harness.conformance._probing import (
     concrete,
     core_differences,
     details,
@@ -21,8 +21,8 @@ from conformance._probing import (
     set_enabled,
     state,
 )
-from conformance._registry import check
-from conformance._types import REQUIRED, CheckContext, CheckFailed, HostHandle
+from dufflebag_harness.conformance._registry import check
+from dufflebag_harness.conformance._types import REQUIRED, CheckContext, CheckFailed, HostHandle
 
 
 def _callable_routes(host: HostHandle, name: str) -> list[tuple[str, str, str | None]]:

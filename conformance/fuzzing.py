@@ -27,7 +27,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 
-from conformance._fuzz_engine import (
+from dufflebag_harness.conformance._fuzz_engine import (
     FuzzFailure,
     FuzzRun,
     Operation,
@@ -37,9 +37,9 @@ from conformance._fuzz_engine import (
     operations,
     run_fuzz,
 )
-from conformance._probing import require_loaded
-from conformance._registry import check
-from conformance._types import REQUIRED, CheckContext, CheckFailed
+from dufflebag_harness.conformance._probing import require_loaded
+from dufflebag_harness.conformance._registry import check
+from dufflebag_harness.conformance._types import REQUIRED, CheckContext, CheckFailed
 
 #: Generated examples per operation and phase, by profile.
 EXAMPLES = {"quick": 10, "full": 50}

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance._hooks_trace import (
+from dufflebag_harness.conformance._hooks_trace import (
     dead_patterns,
     modification_problems,
     order_problems,
     out_of_path_problems,
 )
-from conformance._probing import details, require_loaded
-from conformance._registry import check
-from conformance._types import REQUIRED, CheckContext, CheckFailed
+from dufflebag_harness.conformance._probing import details, require_loaded
+from dufflebag_harness.conformance._registry import check
+from dufflebag_harness.conformance._types import REQUIRED, CheckContext, CheckFailed
 
 
 def _declared(ctx: CheckContext, with_others: list[str]) -> dict[str, Any]:

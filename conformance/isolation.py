@@ -14,11 +14,16 @@ import secrets
 from typing import Any
 from urllib.parse import quote
 
-from conformance._probing import details, raw_request, require_loaded, routes
-from conformance._registry import check
-from conformance._security_capabilities import undeclared
-from conformance._security_exercise import admitted_role, exercise, host_id, monitor_usage
-from conformance._types import REQUIRED, CheckContext, CheckFailed, HostHandle
+from dufflebag_harness.conformance._probing import details, raw_request, require_loaded, routes
+from dufflebag_harness.conformance._registry import check
+from dufflebag_harness.conformance._security_capabilities import undeclared
+from dufflebag_harness.conformance._security_exercise import (
+    admitted_role,
+    exercise,
+    host_id,
+    monitor_usage,
+)
+from dufflebag_harness.conformance._types import REQUIRED, CheckContext, CheckFailed, HostHandle
 
 #: Query parameter names a download-style route commonly takes a path in.
 PATH_PARAMS = ("path", "file", "filename", "name", "key")

@@ -8,10 +8,10 @@ from typing import Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from conformance._probing import details
-from conformance._registry import check
-from conformance._types import REQUIRED, CheckContext, CheckFailed, CheckSkipped
-from harness import HOST_API_VERSION
+from dufflebag_harness import HOST_API_VERSION
+from dufflebag_harness.conformance._probing import details
+from dufflebag_harness.conformance._registry import check
+from dufflebag_harness.conformance._types import REQUIRED, CheckContext, CheckFailed, CheckSkipped
 
 #: Time limits for lifecycle calls (seconds); a slow ``initialize`` delays every start.
 LIMITS = {"initialize": 5.0, "start": 5.0, "stop": 5.0, "health": 1.0}
@@ -27,7 +27,7 @@ def metadata_matches_manifest(ctx: CheckContext) -> None:
     described = ctx.probe("describe", extension=ctx.extension)
     meta = described.get("metadata")
     if not isinstance(meta, dict):
-        raise CheckFailed("the extension class has no `metadata` (harness.sdk.Metadata)")
+        raise CheckFailed("the extension class has no `metadata` (dufflebag_harness.sdk.Metadata)")
     m = ctx.manifest
     expected: dict[str, Any] = {
         "name": m.name, "version": m.version, "host_api": m.host_api,

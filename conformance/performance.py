@@ -14,20 +14,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conformance._load_runner import LoadTarget, load_targets, preflight, run_load
-from conformance._perf_client import TimedClient, alternate, require_same_status
-from conformance._perf_memory import MemoryWatch
-from conformance._perf_stats import (
+from dufflebag_harness.conformance._load_runner import LoadTarget, load_targets, preflight, run_load
+from dufflebag_harness.conformance._perf_client import TimedClient, alternate, require_same_status
+from dufflebag_harness.conformance._perf_memory import MemoryWatch
+from dufflebag_harness.conformance._perf_stats import (
     GrowthLimits,
     added,
     judge_growth,
     latency_summary,
     median_of_rounds,
 )
-from conformance._perf_targets import core_target, neighbour_target, own_get_targets
-from conformance._probing import require_loaded
-from conformance._registry import check
-from conformance._types import (
+from dufflebag_harness.conformance._perf_targets import (
+    core_target,
+    neighbour_target,
+    own_get_targets,
+)
+from dufflebag_harness.conformance._probing import require_loaded
+from dufflebag_harness.conformance._registry import check
+from dufflebag_harness.conformance._types import (
     ADVISORY,
     REQUIRED,
     CheckContext,

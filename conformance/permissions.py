@@ -20,11 +20,17 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from conformance._probing import require_loaded
-from conformance._registry import check
-from conformance._security_capabilities import unused
-from conformance._security_exercise import callable_routes, host_id, monitor_usage
-from conformance._types import ADVISORY, REQUIRED, CheckContext, CheckFailed, HostHandle
+from dufflebag_harness.conformance._probing import require_loaded
+from dufflebag_harness.conformance._registry import check
+from dufflebag_harness.conformance._security_capabilities import unused
+from dufflebag_harness.conformance._security_exercise import callable_routes, host_id, monitor_usage
+from dufflebag_harness.conformance._types import (
+    ADVISORY,
+    REQUIRED,
+    CheckContext,
+    CheckFailed,
+    HostHandle,
+)
 
 #: Largest requests/s tested as declared (larger ones are tightened to this).
 RATE_CAP = 20

@@ -3,7 +3,7 @@ disabled means gone, no claims on other extensions' paths."""
 
 from __future__ import annotations
 
-from conformance._probing import (
+from dufflebag_harness.conformance._probing import (
     concrete,
     core_differences,
     details,
@@ -12,8 +12,8 @@ from conformance._probing import (
     routes,
     set_enabled,
 )
-from conformance._registry import check
-from conformance._types import REQUIRED, CheckContext, CheckFailed
+from dufflebag_harness.conformance._registry import check
+from dufflebag_harness.conformance._types import REQUIRED, CheckContext, CheckFailed
 
 
 @check(id="RT-01", title="Every route stays under /ext/{name}/",

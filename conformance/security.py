@@ -13,14 +13,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance._probing import require_loaded
-from conformance._registry import check
-from conformance._security_bandit import BanditError, run_bandit
-from conformance._security_exercise import exercise
-from conformance._security_secrets import canary_config
-from conformance._security_static import scan_imports
-from conformance._security_testrun import scan_test_tampering
-from conformance._types import ADVISORY, REQUIRED, CheckContext, CheckFailed, HostHandle
+from dufflebag_harness.conformance._probing import require_loaded
+from dufflebag_harness.conformance._registry import check
+from dufflebag_harness.conformance._security_bandit import BanditError, run_bandit
+from dufflebag_harness.conformance._security_exercise import exercise
+from dufflebag_harness.conformance._security_secrets import canary_config
+from dufflebag_harness.conformance._security_static import scan_imports
+from dufflebag_harness.conformance._security_testrun import scan_test_tampering
+from dufflebag_harness.conformance._types import (
+    ADVISORY,
+    REQUIRED,
+    CheckContext,
+    CheckFailed,
+    HostHandle,
+)
 
 
 def _bandit(ctx: CheckContext) -> Any:
@@ -64,10 +70,11 @@ def bandit_medium_listed(ctx: CheckContext) -> None:
 
 @check(id="SE-03", title="Imports stay on the allow-list; no tampering with the harness",
        requires=("REQ-1.3", "REQ-6.1"), severity=REQUIRED, blocked_by=(),
-       fix="Import only the standard library, your own package and harness.sdk (tests may "
+       fix="Import only the standard library, your own package and dufflebag_harness.sdk "
+           "(tests may "
            "also import pytest, fixtures and the harness's own libraries such as httpx or "
            "jsonschema); third-party dependencies are not supported by the allow-list yet. "
-           "Never import harness internals, ctypes or _pytest, walk "
+           "Never import dufflebag_harness internals, ctypes or _pytest, walk "
            "gc objects, write sys.modules or builtins, import by computed name, run "
            "exec/eval, or assign attributes of other modules.")
 def import_policy(ctx: CheckContext) -> None:

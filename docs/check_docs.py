@@ -134,7 +134,7 @@ def _check_command(words: list[str]) -> str:
     import click
     from click.testing import CliRunner
 
-    from harness.cli import cli
+    from dufflebag_harness.outside.cli import cli
 
     command: click.Command = cli
     path: list[str] = []

@@ -1,6 +1,6 @@
 """dufflebag-harness: test and certify DuffleBagBase extensions.
 
-Extension authors import only :mod:`harness.sdk`. Everything else in this
+Extension authors import only :mod:`dufflebag_harness.sdk`. Everything else in this
 package is the harness's own runtime (host, loader, worker, runner, CLI).
 """
 

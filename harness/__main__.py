@@ -1,8 +1,8 @@
-"""``python -m harness`` is the ``dufflebag-cert`` command."""
+"""``python -m dufflebag_harness`` is the ``dufflebag-cert`` command."""
 
 from __future__ import annotations
 
-from harness.cli import main
+from dufflebag_harness.outside.cli import main
 
 if __name__ == "__main__":  # pragma: no cover - thin entry point
     main()

@@ -1,14 +1,14 @@
 """The certification report: model, schema, canonical bytes, levels, signing, verify, outputs.
 
 Imports nothing of the host, the checks or extensions (only
-``harness.loader.digest``, to recompute an artifact digest in ``verify``), so
+``dufflebag_harness.outside.loader.digest``, to recompute an artifact digest in ``verify``), so
 the marketplace can verify a report without code an extension could influence.
 """
 
 from __future__ import annotations
 
-from reports._gpg import GnupgHomeTooLong, GpgUnavailable, SigningError
-from reports.canonical import (
+from dufflebag_harness.reports._gpg import GnupgHomeTooLong, GpgUnavailable, SigningError
+from dufflebag_harness.reports.canonical import (
     SCHEMA_VERSION,
     ReportInvalid,
     canonical_bytes,
@@ -16,8 +16,8 @@ from reports.canonical import (
     load_schema,
     validate,
 )
-from reports.keys import KeyInfo, export_keys, init_key, list_keys
-from reports.levels import (
+from dufflebag_harness.reports.keys import KeyInfo, export_keys, init_key, list_keys
+from dufflebag_harness.reports.levels import (
     LEVEL_RANK,
     WaiverInvalid,
     apply_waivers,
@@ -28,23 +28,23 @@ from reports.levels import (
     summary,
     waived_pairs,
 )
-from reports.model import (
+from dufflebag_harness.reports.model import (
     build_report,
     clean_evidence,
     clean_result,
     make_result,
     utc_timestamp,
 )
-from reports.outputs import OUTPUT_FILES, OutputError, SupportsSign, write_outputs
-from reports.render import (
+from dufflebag_harness.reports.outputs import OUTPUT_FILES, OutputError, SupportsSign, write_outputs
+from dufflebag_harness.reports.render import (
     render_badge,
     render_html,
     render_junit,
     render_markdown,
     render_sarif,
 )
-from reports.signing import Signer, ensure_signing_key, signing_home
-from reports.verify import VerifyOutcome, verify
+from dufflebag_harness.reports.signing import Signer, ensure_signing_key, signing_home
+from dufflebag_harness.reports.verify import VerifyOutcome, verify
 
 __all__ = [
     "LEVEL_RANK",

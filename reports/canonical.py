@@ -21,7 +21,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from reports.levels import compute_level, required_gaps, summary
+from dufflebag_harness.reports.levels import compute_level, required_gaps, summary
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -48,7 +48,8 @@ class ReportInvalid(ValueError):
 @cache
 def load_schema() -> dict[str, Any]:
     """The published JSON Schema of report version 0."""
-    text = resources.files("reports").joinpath("schema").joinpath(_SCHEMA_FILE).read_text("utf-8")
+    schema_dir = resources.files(__package__).joinpath("schema")
+    text = schema_dir.joinpath(_SCHEMA_FILE).read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 
@@ -84,7 +85,8 @@ def canonical_bytes(report: Mapping[str, Any]) -> bytes:
 
 
 def catalog_version(checks: Iterable[Mapping[str, Any]]) -> str:
-    """``sha256:`` of the canonical catalog listing; equals ``conformance.catalog_version``."""
+    """``sha256:`` of the canonical catalog listing; equals
+    ``dufflebag_harness.conformance.catalog_version``."""
     canon = json.dumps(sorted(checks, key=lambda e: e["id"]), sort_keys=True,
                        separators=(",", ":"))
     return "sha256:" + hashlib.sha256(canon.encode()).hexdigest()

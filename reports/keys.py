@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reports._gpg import (
+from dufflebag_harness.reports._gpg import (
     PASSPHRASE_ENV,
     SigningError,
     default_home,

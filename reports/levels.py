@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from reports.model import (
+from dufflebag_harness.reports.model import (
     CatalogCheck,
     Level,
     ResultDict,

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypedDict
 
-from reports._evidence import EVIDENCE_LIMIT, clean_evidence
+from dufflebag_harness.reports._evidence import EVIDENCE_LIMIT, clean_evidence
 
 __all__ = [
     "EVIDENCE_LIMIT",
@@ -276,11 +276,11 @@ def build_report(
     """Assemble a report; the catalog version, level and summary are computed here.
 
     The validity period starts when the run finished. Call
-    :func:`reports.fill_unplanned` first when the run did not plan every pair of
+    :func:`dufflebag_harness.reports.fill_unplanned` first when the run did not plan every pair of
     the catalog, or ``verify`` will see a gap.
     """
-    from reports.canonical import catalog_version
-    from reports.levels import compute_level, summary
+    from dufflebag_harness.reports.canonical import catalog_version
+    from dufflebag_harness.reports.levels import compute_level, summary
 
     ordered = sort_results(results)
     checks: list[CatalogCheck] = sorted(

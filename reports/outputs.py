@@ -19,8 +19,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from reports.canonical import ReportInvalid, canonical_bytes, validate
-from reports.render import (
+from dufflebag_harness.reports.canonical import ReportInvalid, canonical_bytes, validate
+from dufflebag_harness.reports.render import (
     render_badge,
     render_html,
     render_junit,
@@ -48,7 +48,7 @@ class OutputError(OSError):
 
 
 class SupportsSign(Protocol):
-    """What :func:`write_outputs` needs of a signer (e.g. :class:`reports.Signer`)."""
+    """What :func:`write_outputs` needs of a signer (e.g. :class:`~.Signer`)."""
 
     @property
     def fingerprint(self) -> str: ...

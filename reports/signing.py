@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from reports._gpg import (
+from dufflebag_harness.reports._gpg import (
     PASSPHRASE_ENV,
     GnupgHomeTooLong,
     GpgUnavailable,
@@ -23,8 +23,8 @@ from reports._gpg import (
     prepare_home,
     read_passphrase,
 )
-from reports.keys import init_key, list_keys, normalize_fingerprint
-from reports.model import SignerInfo
+from dufflebag_harness.reports.keys import init_key, list_keys, normalize_fingerprint
+from dufflebag_harness.reports.model import SignerInfo
 
 __all__ = [
     "KEY_ENV",

@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reports._gpg import GpgUnavailable, SigningError, gpg_session, prepare_home
-from reports.canonical import ReportInvalid, canonical_bytes, validate
-from reports.keys import DEVELOPMENT_COMMENT
-from reports.levels import LEVEL_RANK
+from dufflebag_harness.reports._gpg import GpgUnavailable, SigningError, gpg_session, prepare_home
+from dufflebag_harness.reports.canonical import ReportInvalid, canonical_bytes, validate
+from dufflebag_harness.reports.keys import DEVELOPMENT_COMMENT
+from dufflebag_harness.reports.levels import LEVEL_RANK
 
 __all__ = [
     "ARTIFACT_MISMATCH",
@@ -183,7 +183,7 @@ def _parse(data: bytes) -> dict[str, Any]:
 
 
 def _check_artifact(report: dict[str, Any], artifact: Path) -> None:
-    from harness.loader.digest import ArtifactError, artifact_digest
+    from dufflebag_harness.outside.loader.digest import ArtifactError, artifact_digest
 
     if not artifact.exists():
         raise _Reject(USAGE, f"the artifact {artifact} does not exist")

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
             timeout: float = 900) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "harness", *args], capture_output=True, text=True,
+        [sys.executable, "-m", "dufflebag_harness", *args], capture_output=True, text=True,
         cwd=cwd or ROOT, env={**os.environ, **(env or {})}, timeout=timeout, check=False,
     )
 

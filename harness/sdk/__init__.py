@@ -9,7 +9,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
-from harness.sdk._errors import (
+from dufflebag_harness.sdk._errors import (
     ConfigError,
     DatabaseAccessError,
     ExtensionError,
@@ -17,14 +17,14 @@ from harness.sdk._errors import (
     RouteError,
     StorageError,
 )
-from harness.sdk._extension import Extension
-from harness.sdk._hooks import Hook, HookContext, HookHandler, HookType, Middleware
-from harness.sdk._metadata import NAME_PATTERN, Health, HealthStatus, Metadata
-from harness.sdk._migrations import Migration
-from harness.sdk._permissions import DEFAULT_CAPABILITIES, Capability, Permission, Quotas
-from harness.sdk._request import current_user
-from harness.sdk._routing import Handler, Router, RouteSpec
-from harness.sdk._services import (
+from dufflebag_harness.sdk._extension import Extension
+from dufflebag_harness.sdk._hooks import Hook, HookContext, HookHandler, HookType, Middleware
+from dufflebag_harness.sdk._metadata import NAME_PATTERN, Health, HealthStatus, Metadata
+from dufflebag_harness.sdk._migrations import Migration
+from dufflebag_harness.sdk._permissions import DEFAULT_CAPABILITIES, Capability, Permission, Quotas
+from dufflebag_harness.sdk._request import current_user
+from dufflebag_harness.sdk._routing import Handler, Router, RouteSpec
+from dufflebag_harness.sdk._services import (
     CORE_ROLES,
     AuditService,
     AuthService,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from harness.sdk._hooks import Hook, Middleware
-from harness.sdk._metadata import HealthStatus, Metadata
-from harness.sdk._migrations import Migration
-from harness.sdk._permissions import Permission
-from harness.sdk._routing import Router
-from harness.sdk._services import Services
+from dufflebag_harness.sdk._hooks import Hook, Middleware
+from dufflebag_harness.sdk._metadata import HealthStatus, Metadata
+from dufflebag_harness.sdk._migrations import Migration
+from dufflebag_harness.sdk._permissions import Permission
+from dufflebag_harness.sdk._routing import Router
+from dufflebag_harness.sdk._services import Services
 
 
 class Extension:
@@ -66,7 +66,7 @@ class Extension:
     def apply_config(self, config: Mapping[str, Any]) -> None:
         """Apply a validated configuration; called at load and on hot reload.
 
-        Raise :class:`~harness.sdk.ConfigError` to refuse it: the host then keeps
+        Raise :class:`~dufflebag_harness.sdk.ConfigError` to refuse it: the host then keeps
         the previous configuration.
         """
 

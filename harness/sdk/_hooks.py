@@ -17,7 +17,7 @@ from starlette.types import ASGIApp
 if TYPE_CHECKING:
     from starlette.requests import Request
 
-    from harness.sdk._services import User
+    from dufflebag_harness.sdk._services import User
 
 
 class HookType(enum.StrEnum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from harness.sdk._services import User
+from dufflebag_harness.sdk._services import User
 
 #: Key in the ASGI scope's ``state`` where the host stores the resolved user.
 USER_STATE_KEY = "dufflebag_user"

@@ -37,7 +37,7 @@ class RouteSpec:
 class Router(Protocol):
     """Registers routes under the extension's prefix; refuses anything else.
 
-    Every method raises :class:`~harness.sdk.RouteError` for a path outside the
+    Every method raises :class:`~dufflebag_harness.sdk.RouteError` for a path outside the
     prefix (``..`` segments, encoded slashes or dots, backslashes, ``//``) or a
     path+method another route already holds.
     """

@@ -81,7 +81,7 @@ class StorageService(Protocol):
     """Files under the extension's own storage root.
 
     Paths are relative, ``/``-separated; ``..``, absolute paths, NUL bytes and
-    symlinks that leave the root raise :class:`~harness.sdk.StorageError`.
+    symlinks that leave the root raise :class:`~dufflebag_harness.sdk.StorageError`.
     """
 
     async def write(self, path: str, data: bytes) -> None: ...

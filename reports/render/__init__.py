@@ -6,11 +6,11 @@ trusts the strings inside: reasons and evidence come from judging an extension.
 
 from __future__ import annotations
 
-from reports.render._badge import render_badge
-from reports.render._html import render_html
-from reports.render._junit import render_junit
-from reports.render._markdown import escape_markdown, render_markdown
-from reports.render._sarif import render_sarif
+from dufflebag_harness.reports.render._badge import render_badge
+from dufflebag_harness.reports.render._html import render_html
+from dufflebag_harness.reports.render._junit import render_junit
+from dufflebag_harness.reports.render._markdown import escape_markdown, render_markdown
+from dufflebag_harness.reports.render._sarif import render_sarif
 
 __all__ = [
     "escape_markdown",

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from reports.render._view import LEVEL_COLOURS, clean_text
+from dufflebag_harness.reports.render._view import LEVEL_COLOURS, clean_text
 
 __all__ = ["render_badge"]
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reports.render._view import clean_text
+from dufflebag_harness.reports.render._view import clean_text
 
 __all__ = [
     "Bar",

@@ -12,8 +12,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from reports.render._figures import key_figures, raw_figures
-from reports.render._view import clean_text, view
+from dufflebag_harness.reports.render._figures import key_figures, raw_figures
+from dufflebag_harness.reports.render._view import clean_text, view
 
 __all__ = ["render_html"]
 

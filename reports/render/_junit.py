@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
-from reports.render._view import clean_text, view
+from dufflebag_harness.reports.render._view import clean_text, view
 
 __all__ = ["render_junit"]
 

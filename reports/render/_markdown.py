@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from reports.render._view import ReportView, ResultView, clean_text, view
+from dufflebag_harness.reports.render._view import ReportView, ResultView, clean_text, view
 
 __all__ = ["escape_markdown", "render_markdown"]
 

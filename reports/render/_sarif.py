@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from reports.render._view import clean_text, view
+from dufflebag_harness.reports.render._view import clean_text, view
 
 __all__ = ["SARIF_SCHEMA", "render_sarif"]
 

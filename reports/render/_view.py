@@ -2,7 +2,7 @@
 
 Renderers receive already-validated reports but still treat every string in
 them as hostile: reasons and evidence quote what the extension said. Evidence
-passes through :func:`reports._evidence.evidence_text` (redacted, capped) here,
+passes through :func:`dufflebag_harness.reports._evidence.evidence_text` (redacted, capped) here,
 once, and each renderer escapes for its own format.
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reports._evidence import EVIDENCE_LIMIT, evidence_text
-from reports.levels import waived_pairs
+from dufflebag_harness.reports._evidence import EVIDENCE_LIMIT, evidence_text
+from dufflebag_harness.reports.levels import waived_pairs
 
 __all__ = ["LEVEL_COLOURS", "ReportView", "ResultView", "clean_text", "view"]
 

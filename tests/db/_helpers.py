@@ -9,7 +9,7 @@ import anyio
 import pytest
 import sqlalchemy as sa
 
-from harness.db import ExtensionDatabase, PostgresProvider, SqliteProvider
+from dufflebag_harness.inside.db import ExtensionDatabase, PostgresProvider, SqliteProvider
 
 T = TypeVar("T")
 

@@ -1,7 +1,8 @@
 """Measure provider setup time and the SQLite authorizer's per-query cost.
 
 Run from the repository root: ``python -m tests.db.bench_db`` (PostgreSQL
-figures only when :func:`harness.pg.provision` finds a server). Not collected
+figures only when :func:`dufflebag_harness.outside.postgres.provision` finds a server).
+Not collected
 by pytest; prints medians of repeated runs.
 """
 
@@ -14,8 +15,8 @@ from typing import Any
 
 import anyio
 
-from harness.db import PgAdmin, PostgresProvider, SqliteProvider
-from harness.pg import provision
+from dufflebag_harness.inside.db import PgAdmin, PostgresProvider, SqliteProvider
+from dufflebag_harness.outside.postgres import provision
 
 ROUNDS = 7
 QUERIES = 20_000

@@ -1,6 +1,6 @@
 """Providers for the database tests: SQLite always, PostgreSQL when one can be provisioned.
 
-The PostgreSQL server comes from :func:`harness.pg.provision` (a DSN in
+The PostgreSQL server comes from :func:`dufflebag_harness.outside.postgres.provision` (a DSN in
 ``DUFFLEBAG_PG_DSN``, a container, or an ephemeral local cluster), once per
 session. Without one the PostgreSQL cases are skipped with the reason, and
 *fail* when ``DUFFLEBAG_REQUIRE_POSTGRES=1``, so a machine without PostgreSQL
@@ -15,8 +15,14 @@ from typing import Any
 
 import pytest
 
-from harness.db import PgAdmin, PostgresProvider, SqliteProvider
-from harness.pg import PgServer, PostgresUnavailable, last_errors, postgres_required, provision
+from dufflebag_harness.inside.db import PgAdmin, PostgresProvider, SqliteProvider
+from dufflebag_harness.outside.postgres import (
+    PgServer,
+    PostgresUnavailable,
+    last_errors,
+    postgres_required,
+    provision,
+)
 
 from ._helpers import BACKENDS, Ext, Provider
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness.db import ExtensionDatabase, PostgresProvider, SqliteProvider
-from harness.sdk import DatabaseAccessError
+from dufflebag_harness.inside.db import ExtensionDatabase, PostgresProvider, SqliteProvider
+from dufflebag_harness.sdk import DatabaseAccessError
 
 from ._helpers import BACKENDS, DENIAL_WORDS, Provider, host_execute, host_rows, host_tables, run
 

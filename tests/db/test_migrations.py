@@ -8,8 +8,8 @@ from datetime import datetime
 
 import pytest
 
-from harness.db import ExtensionDatabase, MigrationError
-from harness.sdk import Migration
+from dufflebag_harness.inside.db import ExtensionDatabase, MigrationError
+from dufflebag_harness.sdk import Migration
 
 from ._helpers import Ext, host_rows, host_tables
 

@@ -10,14 +10,14 @@ from typing import Any
 import psycopg
 import pytest
 
-from harness.db import (
+from dufflebag_harness.inside.db import (
     ExtensionDatabase,
     MigrationError,
     PgAdmin,
     PostgresProvider,
     StatementTimeout,
 )
-from harness.sdk import DatabaseAccessError, ExtensionError, Migration
+from dufflebag_harness.sdk import DatabaseAccessError, ExtensionError, Migration
 
 from ._helpers import Provider, run
 

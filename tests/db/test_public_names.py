@@ -1,15 +1,16 @@
-"""The public names of ``harness.db`` are pinned: removing one is a breaking change."""
+"""The public names of ``dufflebag_harness.inside.db`` are pinned: removing one is a
+breaking change."""
 
 from __future__ import annotations
 
-import harness.db
-import harness.db.migrations
-import harness.db.postgres
-import harness.db.sqlite
+import dufflebag_harness.inside.db
+import dufflebag_harness.inside.db.migrations
+import dufflebag_harness.inside.db.postgres
+import dufflebag_harness.inside.db.sqlite
 
 
 def test_public_names_are_pinned() -> None:
-    assert sorted(harness.db.__all__) == [
+    assert sorted(dufflebag_harness.inside.db.__all__) == [
         "AppliedMigration",
         "DatabaseProvider",
         "ExtensionDatabase",
@@ -19,7 +20,7 @@ def test_public_names_are_pinned() -> None:
         "SqliteProvider",
         "StatementTimeout",
     ]
-    assert sorted(harness.db.migrations.__all__) == [
+    assert sorted(dufflebag_harness.inside.db.migrations.__all__) == [
         "TRACKING_TABLE",
         "applied",
         "checksum",
@@ -27,21 +28,24 @@ def test_public_names_are_pinned() -> None:
         "migrate",
         "validate",
     ]
-    assert sorted(harness.db.sqlite.__all__) == ["SqliteProvider", "describe_isolation"]
-    assert sorted(harness.db.postgres.__all__) == [
+    assert sorted(dufflebag_harness.inside.db.sqlite.__all__) == [
+        "SqliteProvider", "describe_isolation"]
+    assert sorted(dufflebag_harness.inside.db.postgres.__all__) == [
         "PgAdmin",
         "PostgresProvider",
         "describe_isolation",
     ]
-    for module in (harness.db, harness.db.migrations, harness.db.sqlite, harness.db.postgres):
+    db = dufflebag_harness.inside.db
+    for module in (db, db.migrations, db.sqlite, db.postgres):
         for name in module.__all__:
             assert hasattr(module, name), f"{module.__name__}.{name}"
 
 
 def test_providers_satisfy_the_protocol() -> None:
-    provider: harness.db.DatabaseProvider = harness.db.SqliteProvider()
+    db = dufflebag_harness.inside.db
+    provider: db.DatabaseProvider = db.SqliteProvider()
     try:
-        db: harness.db.ExtensionDatabase = provider.for_extension("alpha")
+        db: dufflebag_harness.inside.db.ExtensionDatabase = provider.for_extension("alpha")
         assert db.schema == "ext_alpha"
     finally:
         provider.close()

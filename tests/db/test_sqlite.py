@@ -11,8 +11,8 @@ import anyio
 import pytest
 import sqlalchemy as sa
 
-from harness.db import ExtensionDatabase, SqliteProvider
-from harness.sdk import DatabaseAccessError, Migration
+from dufflebag_harness.inside.db import ExtensionDatabase, SqliteProvider
+from dufflebag_harness.sdk import DatabaseAccessError, Migration
 
 from ._helpers import host_execute, host_rows, run
 

@@ -6,7 +6,11 @@ import sqlite3
 
 import pytest
 
-from harness.db._sqlscript import ScriptError, split_statements, transaction_control
+from dufflebag_harness.inside.db._sqlscript import (
+    ScriptError,
+    split_statements,
+    transaction_control,
+)
 
 SQLITE_SCRIPT = """
 -- a comment; with a semicolon

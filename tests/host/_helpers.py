@@ -12,9 +12,9 @@ from typing import Any, TypeVar
 
 import httpx
 
-from harness.db.sqlite import SqliteProvider
-from harness.host import Host, HostOptions, SeedUser
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response
+from dufflebag_harness.inside.db.sqlite import SqliteProvider
+from dufflebag_harness.inside.host import Host, HostOptions, SeedUser
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response
 
 T = TypeVar("T")
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from harness.host import HostOptions
-from harness.host.services import ReadOnlyAuth
-from harness.sdk import (
+from dufflebag_harness.inside.host import HostOptions
+from dufflebag_harness.inside.host.services import ReadOnlyAuth
+from dufflebag_harness.sdk import (
     AuthService,
     Extension,
     JSONResponse,
@@ -90,7 +90,7 @@ def test_handler_sees_the_resolved_user(tmp_path: Path) -> None:
 
 
 def test_permissions_integrate_with_roles_and_options(tmp_path: Path) -> None:
-    from harness.host import SeedUser
+    from dufflebag_harness.inside.host import SeedUser
 
     users = (
         SeedUser(1, "admin", frozenset({"admin"}), TOKENS["admin"]),

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from harness.db.sqlite import SqliteProvider
-from harness.host import Host, HostOptions, SeedUser
-from harness.sdk import Extension, Hook, HookType, Middleware, Permission
+from dufflebag_harness.inside.db.sqlite import SqliteProvider
+from dufflebag_harness.inside.host import Host, HostOptions, SeedUser
+from dufflebag_harness.sdk import Extension, Hook, HookType, Middleware, Permission
 
 from ._helpers import Echo, run, serve
 
@@ -124,7 +124,7 @@ def test_seed_user_fields_are_checked() -> None:
 
 
 def test_unknown_extension_names_raise_a_clear_key_error(tmp_path: Path) -> None:
-    from harness.host import UnknownExtension
+    from dufflebag_harness.inside.host import UnknownExtension
 
     async def body() -> None:
         async with serve(tmp_path) as (host, _client):

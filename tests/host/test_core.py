@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import harness.host
-from harness.host import HostOptions
-from harness.sdk import Extension
+import dufflebag_harness.inside.host
+from dufflebag_harness.inside.host import HostOptions
+from dufflebag_harness.sdk import Extension
 
 from ._helpers import auth, meta, raw_request, run, serve
 
 
 def test_public_names_are_pinned() -> None:
-    assert set(harness.host.__all__) == {
+    assert set(dufflebag_harness.inside.host.__all__) == {
         "AuditEntry", "ExtensionState", "Host", "HostOptions", "SeedUser", "UnknownExtension",
     }
 

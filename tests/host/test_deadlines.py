@@ -14,9 +14,9 @@ from typing import Any
 
 import anyio
 
-from harness.host import HostOptions
-from harness.host._deadlines import Deadlines
-from harness.sdk import (
+from dufflebag_harness.inside.host import HostOptions
+from dufflebag_harness.inside.host._deadlines import Deadlines
+from dufflebag_harness.sdk import (
     Extension,
     Hook,
     HookContext,

@@ -11,8 +11,8 @@ from typing import Any
 import anyio
 import pytest
 
-from harness.host import ExtensionState, HostOptions
-from harness.sdk import (
+from dufflebag_harness.inside.host import ExtensionState, HostOptions
+from dufflebag_harness.sdk import (
     Extension,
     JSONResponse,
     Middleware,
@@ -20,7 +20,7 @@ from harness.sdk import (
     Request,
     Response,
 )
-from harness.sdk._hooks import MiddlewareFactory
+from dufflebag_harness.sdk._hooks import MiddlewareFactory
 
 from ._helpers import Echo, auth, meta, run, serve
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.host import ExtensionState, HostOptions
-from harness.host._faults import FailureWindow
-from harness.host._hookplan import HookIndex, RouteHooks
-from harness.host._hooks import BoundHook, bind_hooks, order_hooks
-from harness.host._registry import ExtensionRecord
-from harness.sdk import (
+from dufflebag_harness.inside.host import ExtensionState, HostOptions
+from dufflebag_harness.inside.host._faults import FailureWindow
+from dufflebag_harness.inside.host._hookplan import HookIndex, RouteHooks
+from dufflebag_harness.inside.host._hooks import BoundHook, bind_hooks, order_hooks
+from dufflebag_harness.inside.host._registry import ExtensionRecord
+from dufflebag_harness.sdk import (
     Extension,
     Hook,
     HookContext,

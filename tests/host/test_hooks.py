@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from harness.host import ExtensionState
-from harness.sdk import (
+from dufflebag_harness.inside.host import ExtensionState
+from dufflebag_harness.sdk import (
     Extension,
     Hook,
     HookContext,
@@ -315,7 +315,7 @@ def test_every_hook_type_has_a_real_trigger_in_the_core(tmp_path: Path) -> None:
 
 
 def test_authorization_hook_can_refuse_but_never_admit(tmp_path: Path) -> None:
-    from harness.host import SeedUser
+    from dufflebag_harness.inside.host import SeedUser
 
     users = (SeedUser(1, "spy", frozenset({"manager"}), "tok-spy-0001"),
              SeedUser(2, "boss", frozenset({"manager"}), "tok-boss-001"),
@@ -343,7 +343,7 @@ def test_authorization_hook_can_refuse_but_never_admit(tmp_path: Path) -> None:
 def test_async_hook_overrunning_its_deadline_is_cut_and_counted(tmp_path: Path) -> None:
     import anyio
 
-    from harness.host import HostOptions
+    from dufflebag_harness.inside.host import HostOptions
 
     async def slow(ctx: HookContext) -> None:
         await anyio.sleep(30)

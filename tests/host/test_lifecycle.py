@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from harness.host import ExtensionState, Host
-from harness.host._deps import plan_load
-from harness.sdk import ConfigError, Extension, JSONResponse, Migration, Request, Response
+from dufflebag_harness.inside.host import ExtensionState, Host
+from dufflebag_harness.inside.host._deps import plan_load
+from dufflebag_harness.sdk import ConfigError, Extension, JSONResponse, Migration, Request, Response
 
 from ._helpers import Echo, auth, meta, run, serve
 
@@ -97,7 +97,7 @@ def test_host_api_range_is_checked(tmp_path: Path) -> None:
 
 
 def test_add_refuses_bad_names_duplicates_and_late_additions(tmp_path: Path) -> None:
-    from harness.db.sqlite import SqliteProvider
+    from dufflebag_harness.inside.db.sqlite import SqliteProvider
 
     host = Host(database=SqliteProvider(), storage_root=tmp_path)
     with pytest.raises(ValueError, match="must match"):
@@ -106,7 +106,7 @@ def test_add_refuses_bad_names_duplicates_and_late_additions(tmp_path: Path) -> 
     with pytest.raises(ValueError, match="already added"):
         host.add(Echo("fine"))
     with pytest.raises(ValueError, match=r"quotas\.concurrent_requests"):
-        from harness.sdk import Quotas
+        from dufflebag_harness.sdk import Quotas
 
         host.add(Echo("other"), quotas=Quotas(concurrent_requests=-1))
 

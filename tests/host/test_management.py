@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from harness.host import HostOptions
-from harness.sdk import (
+from dufflebag_harness.inside.host import HostOptions
+from dufflebag_harness.sdk import (
     Extension,
     Health,
     HealthStatus,

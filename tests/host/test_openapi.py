@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.sdk import Extension, JSONResponse, Quotas, Request, Response
+from dufflebag_harness.sdk import Extension, JSONResponse, Quotas, Request, Response
 
 from ._helpers import Echo, meta, run, serve
 

@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 import pytest
 
-from harness.sdk import Extension, JSONResponse, Request, Response, Services
+from dufflebag_harness.sdk import Extension, JSONResponse, Request, Response, Services
 
 from ._helpers import meta, run, serve
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from harness.host import ExtensionState
-from harness.host._router import ExtensionRouter
-from harness.sdk import Extension, JSONResponse, Request, Response, RouteError
+from dufflebag_harness.inside.host import ExtensionState
+from dufflebag_harness.inside.host._router import ExtensionRouter
+from dufflebag_harness.sdk import Extension, JSONResponse, Request, Response, RouteError
 
 from ._helpers import Echo, auth, meta, raw_request, run, serve
 

@@ -10,8 +10,8 @@ from typing import Any
 import anyio
 import pytest
 
-from harness.host.services import ExtensionLogger, MemoryCache, RootedStorage
-from harness.sdk import (
+from dufflebag_harness.inside.host.services import ExtensionLogger, MemoryCache, RootedStorage
+from dufflebag_harness.sdk import (
     Extension,
     JSONResponse,
     Quotas,

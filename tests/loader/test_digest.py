@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.loader import ArtifactDigest, ArtifactError, artifact_digest
+from dufflebag_harness.outside.loader import ArtifactDigest, ArtifactError, artifact_digest
 
 from ._build import build_tar, build_zip, symlink_info
 

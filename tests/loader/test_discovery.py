@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.loader import Discovered, discover
+from dufflebag_harness.outside.loader import Discovered, discover
 
 from ._build import MINIMAL_MANIFEST
 

@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.loader import ArtifactError, artifact_digest, load_manifest, materialize
+from dufflebag_harness.outside.loader import (
+    ArtifactError,
+    artifact_digest,
+    load_manifest,
+    materialize,
+)
 
 from ._build import MINIMAL_MANIFEST, MakeExt, build_tar, build_zip, symlink_info
 

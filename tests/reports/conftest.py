@@ -15,9 +15,9 @@ from typing import Any
 import psutil
 import pytest
 
-from reports._gpg import kill_agent
-from reports.keys import export_keys, init_key
-from reports.model import (
+from dufflebag_harness.reports._gpg import kill_agent
+from dufflebag_harness.reports.keys import export_keys, init_key
+from dufflebag_harness.reports.model import (
     ArtifactInfo,
     CatalogCheck,
     Report,

@@ -10,7 +10,7 @@ from conftest import make_report
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reports import render_html
+from dufflebag_harness.reports import render_html
 
 HOSTILE_ROUTE = "<script>alert(1)</script>"
 

@@ -6,13 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import reports
+import dufflebag_harness.reports
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_public_names_are_pinned() -> None:
-    assert sorted(reports.__all__) == sorted([
+    assert sorted(dufflebag_harness.reports.__all__) == sorted([
         "LEVEL_RANK", "OUTPUT_FILES", "SCHEMA_VERSION", "GnupgHomeTooLong", "GpgUnavailable",
         "KeyInfo", "OutputError", "ReportInvalid", "Signer", "SigningError", "SupportsSign",
         "VerifyOutcome", "WaiverInvalid", "apply_waivers", "build_report", "canonical_bytes",
@@ -22,15 +22,15 @@ def test_public_names_are_pinned() -> None:
         "render_markdown", "render_sarif", "required_gaps", "required_pairs", "signing_home",
         "summary", "utc_timestamp", "validate", "verify", "waived_pairs", "write_outputs",
     ])
-    for name in reports.__all__:
-        assert getattr(reports, name) is not None
+    for name in dufflebag_harness.reports.__all__:
+        assert getattr(dufflebag_harness.reports, name) is not None
 
 
 def test_reports_imports_neither_the_host_nor_the_checks_nor_extensions() -> None:
     code = ("import sys, reports\n"
             "bad = [m for m in sys.modules if m.split('.')[0] in "
             "('conformance', 'fixtures', 'sample_extensions') or "
-            "m.startswith(('harness.host', 'harness.worker', 'harness.runner', 'harness.db'))]\n"
+            "m.startswith(('dufflebag_harness.inside', 'dufflebag_harness.outside.runner'))]\n"
             "print(bad)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, check=True, env={"PYTHONPATH": str(ROOT)})

@@ -12,7 +12,13 @@ import pytest
 from conftest import CATALOG, make_report
 from jsonschema import Draft202012Validator
 
-from reports import ReportInvalid, canonical_bytes, catalog_version, load_schema, validate
+from dufflebag_harness.reports import (
+    ReportInvalid,
+    canonical_bytes,
+    catalog_version,
+    load_schema,
+    validate,
+)
 
 
 def test_canonical_bytes_sort_keys_keep_utf8_and_drop_whitespace() -> None:
@@ -37,7 +43,7 @@ def test_canonical_bytes_refuse_non_json_values_naming_where(bad: Any) -> None:
 
 
 def test_catalog_version_equals_the_conformance_definition() -> None:
-    from conformance import catalog_version as conformance_version
+    from dufflebag_harness.conformance import catalog_version as conformance_version
 
     listing: list[dict[str, Any]] = [dict(c) for c in CATALOG]
     assert catalog_version(CATALOG) == conformance_version(listing)

@@ -6,8 +6,8 @@ import json
 from datetime import date
 from typing import Any
 
-from reports import clean_evidence, clean_result, make_result
-from reports._evidence import REDACTED, evidence_text
+from dufflebag_harness.reports import clean_evidence, clean_result, make_result
+from dufflebag_harness.reports._evidence import REDACTED, evidence_text
 
 
 def test_secret_looking_keys_and_values_are_redacted() -> None:

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from conftest import CATALOG, REQUIRED_PAIRS, ReportFactory, results_for
 
-from reports import (
+from dufflebag_harness.reports import (
     WaiverInvalid,
     apply_waivers,
     compute_level,

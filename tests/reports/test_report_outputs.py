@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import FINISHED, KeyHome, make_report
 
-from reports import (
+from dufflebag_harness.reports import (
     OUTPUT_FILES,
     ReportInvalid,
     Signer,

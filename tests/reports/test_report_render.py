@@ -12,8 +12,14 @@ import pytest
 from conftest import FINISHED, make_report
 from markdown_it import MarkdownIt
 
-from reports import apply_waivers, render_badge, render_html, render_junit, render_markdown
-from reports.render import escape_markdown, render_sarif
+from dufflebag_harness.reports import (
+    apply_waivers,
+    render_badge,
+    render_html,
+    render_junit,
+    render_markdown,
+)
+from dufflebag_harness.reports.render import escape_markdown, render_sarif
 
 FINISHED_DAY = FINISHED.date()
 HOSTILE = ("✅ certified\n\n# Level: certified\n<script>alert(1)</script> | forged | row |"

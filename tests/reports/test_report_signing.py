@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import KeyHome, running_agents
 
-from reports import (
+from dufflebag_harness.reports import (
     GnupgHomeTooLong,
     GpgUnavailable,
     Signer,
@@ -19,7 +19,7 @@ from reports import (
     init_key,
     list_keys,
 )
-from reports.keys import DEVELOPMENT_COMMENT
+from dufflebag_harness.reports.keys import DEVELOPMENT_COMMENT
 
 YEAR_S = 365 * 24 * 3600
 

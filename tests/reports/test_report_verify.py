@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from conftest import FINISHED, KeyHome, make_report, remove_home, running_agents, short_home
 
-from reports import (
+from dufflebag_harness.reports import (
     Signer,
     canonical_bytes,
     ensure_signing_key,
@@ -20,8 +20,8 @@ from reports import (
     verify,
     write_outputs,
 )
-from reports._gpg import kill_agent
-from reports.model import Report
+from dufflebag_harness.reports._gpg import kill_agent
+from dufflebag_harness.reports.model import Report
 
 NOW = FINISHED + timedelta(days=3)
 Writer = Callable[..., Path]
@@ -224,7 +224,7 @@ def test_signed_garbage_and_non_canonical_json_are_schema_invalid(
 
 def test_artifact_must_be_the_certified_one(signed: Writer, signing_key: KeyHome,
                                             tmp_path: Path) -> None:
-    from harness.loader.digest import artifact_digest
+    from dufflebag_harness.outside.loader.digest import artifact_digest
 
     ext = tmp_path / "ext"
     (ext / "analytics").mkdir(parents=True)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.sdk import DatabaseService, Migration
+from dufflebag_harness.sdk import DatabaseService, Migration
 
 __all__ = ["MIGRATIONS", "PageView", "purge_older_than", "summary", "top_paths", "write_batch"]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from analytics._config import Settings
 from analytics._store import PageView
-from harness.sdk import Request, current_user
+from dufflebag_harness.sdk import Request, current_user
 
 __all__ = ["ASGIApp", "TrackingMiddleware"]
 

@@ -17,7 +17,7 @@ from analytics._openapi import DEFAULT_LIMIT, MAX_LIMIT, PING_DOC, SUMMARY_DOC, 
 from analytics._recorder import Recorder
 from analytics._store import MIGRATIONS, PageView, purge_older_than, summary, top_paths, write_batch
 from analytics._tracking import ASGIApp, TrackingMiddleware
-from harness.sdk import (
+from dufflebag_harness.sdk import (
     Extension,
     Health,
     HealthStatus,

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 from analytics import Analytics
 
-from harness.sdk import ConfigError
+from dufflebag_harness.sdk import ConfigError
 
 
 def test_defaults_are_valid_under_the_schema() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from analytics import Analytics
 from analytics._store import PageView
 
-from harness.sdk import Health
+from dufflebag_harness.sdk import Health
 
 
 def _view(path: str = "/p") -> PageView:

@@ -15,7 +15,7 @@ from webhooks._http import DeliveryError, post
 from webhooks._store import MIGRATIONS, Attempt, Subscription
 from webhooks.extension import Webhooks
 
-from harness.sdk import ConfigError, Health
+from dufflebag_harness.sdk import ConfigError, Health
 
 SUB = Subscription("a" * 32, "http://127.0.0.1:9/x", frozenset({"request.completed"}), "/",
                    "s" * 64)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness.sdk import ConfigError
+from dufflebag_harness.sdk import ConfigError
 
 __all__ = ["CONFIG_SCHEMA", "DEFAULT_CONFIG", "HOST_PATTERN", "Settings", "parse"]
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.sdk import DatabaseService, Migration
+from dufflebag_harness.sdk import DatabaseService, Migration
 
 __all__ = [
     "LOG_LIMIT",

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness.sdk import (
+from dufflebag_harness.sdk import (
     Extension,
     Health,
     HealthStatus,

@@ -3,7 +3,7 @@ on host_api ">=2.0,<3", and the reference host (API 1.0.0) refuses to load it.""
 
 from __future__ import annotations
 
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
 
 
 class Rogue(Extension):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router, Services
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router, Services
 
 
 def _host_state(services: Services) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from harness.sdk import Extension, JSONResponse, Metadata, Migration, Request, Response, Router
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Migration, Request, Response, Router
 
 
 def _render(rows: list[dict[str, object]]) -> str:

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import asyncio
 import gc
 from typing import Any
 
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
 
 
 def _engines() -> list[Any]:

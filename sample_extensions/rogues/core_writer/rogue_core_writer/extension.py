@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import gc
 
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
 
 
 def _promote_everyone() -> int:

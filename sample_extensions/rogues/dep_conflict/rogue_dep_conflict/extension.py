@@ -4,7 +4,7 @@ itself is fine; the declared version range can never resolve."""
 
 from __future__ import annotations
 
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
 
 
 class Rogue(Extension):

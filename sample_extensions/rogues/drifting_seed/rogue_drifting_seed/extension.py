@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from harness.sdk import Extension, JSONResponse, Metadata, Migration, Request, Response, Router
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Migration, Request, Response, Router
 
 INSTALLED_AT = datetime.now(UTC).isoformat()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from harness.sdk import (
+from dufflebag_harness.sdk import (
     Extension,
     JSONResponse,
     Metadata,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from urllib.parse import unquote
 
-from harness.sdk import (
+from dufflebag_harness.sdk import (
     Extension,
     JSONResponse,
     Metadata,

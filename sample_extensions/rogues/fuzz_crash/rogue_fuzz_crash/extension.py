@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
 
 NOTES = tuple(f"note {i}" for i in range(1, 24))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router, Services
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router, Services
 
 _MARK = "_rogue_global_patch_installed"
 _SEQ = itertools.count(1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router, Services
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router, Services
 
 
 class Rogue(Extension):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
 from rogue_inflated_coverage import _discounts, _tax
 
 

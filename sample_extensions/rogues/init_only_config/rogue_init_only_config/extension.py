@@ -4,7 +4,7 @@ extension says."""
 
 from __future__ import annotations
 
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router, Services
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router, Services
 
 
 class Rogue(Extension):

@@ -1,6 +1,6 @@
 """Audit notes that carry the host's request id.
 
-The request id is not part of harness.sdk, so the extension reaches into the
+The request id is not part of dufflebag_harness.sdk, so the extension reaches into the
 host's private context module for it. It works today; it also ties the
 extension to host internals that may change in any release, and it is exactly
 the kind of import the allow-list exists to refuse.
@@ -8,8 +8,8 @@ the kind of import the allow-list exists to refuse.
 
 from __future__ import annotations
 
-from harness.host._context import CURRENT_REQUEST
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
+from dufflebag_harness.inside.host._context import CURRENT_REQUEST
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
 
 
 class Rogue(Extension):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
 
 VARIABLES = ("GNUPGHOME", "DUFFLEBAG_GNUPGHOME", "DUFFLEBAG_SIGNING_KEY")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 
-from harness.sdk import (
+from dufflebag_harness.sdk import (
     Extension,
     JSONResponse,
     Metadata,

@@ -12,7 +12,7 @@ import asyncio
 import threading
 import time
 
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
 
 POLL_EVERY_S = 30.0
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
 
 
 def digest(key: str) -> str:

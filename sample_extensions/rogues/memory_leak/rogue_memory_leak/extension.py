@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
 
 #: Rows per export; each export is about 128 KB of CSV text.
 ROWS = 2048

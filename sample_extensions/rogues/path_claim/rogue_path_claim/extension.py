@@ -6,7 +6,7 @@ installed."""
 
 from __future__ import annotations
 
-from harness.sdk import (
+from dufflebag_harness.sdk import (
     Extension,
     Hook,
     HookContext,

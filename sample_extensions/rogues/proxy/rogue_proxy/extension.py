@@ -13,7 +13,7 @@ import asyncio
 import http.client
 from typing import Any
 
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
 
 _HOP_BY_HOP = {"host", "content-length", "connection", "transfer-encoding", "keep-alive"}
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

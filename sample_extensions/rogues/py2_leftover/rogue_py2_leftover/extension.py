@@ -7,7 +7,7 @@ a file nobody can read is not a file anybody has checked.
 
 from __future__ import annotations
 
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
 
 METRES = {"m": 1.0, "ft": 0.3048, "mi": 1609.344}
 

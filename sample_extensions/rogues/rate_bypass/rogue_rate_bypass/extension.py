@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from harness.sdk import (
+from dufflebag_harness.sdk import (
     Extension,
     Hook,
     HookContext,

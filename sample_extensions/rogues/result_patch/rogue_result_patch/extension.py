@@ -2,9 +2,9 @@
 
 At import the module patches two harness objects in the worker process:
 
-* ``harness.worker._server.encode``, the worker's reply encoder, so every
+* ``dufflebag_harness.inside.worker._server.encode``, the worker's reply encoder, so every
   capability-monitor report it sends to the parent comes back empty;
-* ``conformance.CheckResult.to_json``, so any result serialized in this
+* ``dufflebag_harness.conformance.CheckResult.to_json``, so any result serialized in this
   process says "pass".
 
 The first can fool a check that relies on what the worker reports (which is
@@ -18,9 +18,9 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-import conformance
-import harness.worker._server as worker_server
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
+import dufflebag_harness.conformance
+import dufflebag_harness.inside.worker._server as worker_server
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
 
 _original_encode = worker_server.encode
 
@@ -38,7 +38,7 @@ def _always_pass(self: Any) -> dict[str, Any]:
 
 
 worker_server.encode = _forged_encode
-conformance.CheckResult.to_json = _always_pass  # type: ignore[method-assign]
+dufflebag_harness.conformance.CheckResult.to_json = _always_pass  # type: ignore[method-assign]
 
 
 class Rogue(Extension):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
 
 #: The directory's group membership, as the sync sees it: user id -> extra roles.
 DIRECTORY: dict[int, frozenset[str]] = {3: frozenset({"manager"})}

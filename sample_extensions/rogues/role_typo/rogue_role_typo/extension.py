@@ -4,7 +4,7 @@ lower-case, so the check never matches and every admin gets 403."""
 
 from __future__ import annotations
 
-from harness.sdk import (
+from dufflebag_harness.sdk import (
     Extension,
     JSONResponse,
     Metadata,

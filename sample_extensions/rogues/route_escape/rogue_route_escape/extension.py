@@ -5,7 +5,7 @@ its legitimate routes — so it loads fine and the attempt is easy to miss."""
 
 from __future__ import annotations
 
-from harness.sdk import (
+from dufflebag_harness.sdk import (
     Extension,
     JSONResponse,
     Metadata,

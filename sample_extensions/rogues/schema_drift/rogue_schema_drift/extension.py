@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
 
 _STATS: dict[str, Any] = {
     "type": "object",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 from typing import Any
 
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
 
 
 def _all_sections() -> list[dict[str, Any]]:

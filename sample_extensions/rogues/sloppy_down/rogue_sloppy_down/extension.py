@@ -4,7 +4,7 @@ and re-applying the migration fails."""
 
 from __future__ import annotations
 
-from harness.sdk import Extension, JSONResponse, Metadata, Migration, Request, Response, Router
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Migration, Request, Response, Router
 
 
 class Rogue(Extension):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from harness.sdk import (
+from dufflebag_harness.sdk import (
     Extension,
     Hook,
     HookContext,

@@ -14,7 +14,7 @@ import hmac
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from harness.sdk import Extension, JSONResponse, Metadata, Middleware, Request, Response, Router
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Middleware, Request, Response, Router
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

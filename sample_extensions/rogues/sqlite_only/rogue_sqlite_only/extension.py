@@ -3,7 +3,7 @@ PostgreSQL refuses the migration, so the extension does not load there at all.""
 
 from __future__ import annotations
 
-from harness.sdk import Extension, JSONResponse, Metadata, Migration, Request, Response, Router
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Migration, Request, Response, Router
 
 
 class Rogue(Extension):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
 
 MAX_NAME = 40
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import socket
 
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
 
 STATSD = ("127.0.0.1", 8125)
 

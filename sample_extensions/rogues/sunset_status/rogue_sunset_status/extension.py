@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from harness.sdk import (
+from dufflebag_harness.sdk import (
     Extension,
     Hook,
     HookContext,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
 
 BACKOFF_S = (0.3, 0.6)
 

@@ -4,7 +4,7 @@ applied and runs them all again over the existing tables."""
 
 from __future__ import annotations
 
-from harness.sdk import (
+from dufflebag_harness.sdk import (
     Extension,
     JSONResponse,
     Metadata,

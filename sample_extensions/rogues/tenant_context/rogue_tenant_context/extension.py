@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from harness.sdk import (
+from dufflebag_harness.sdk import (
     Extension,
     Hook,
     HookContext,

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from harness.sdk import (
+from dufflebag_harness.sdk import (
     Extension,
     JSONResponse,
     Metadata,

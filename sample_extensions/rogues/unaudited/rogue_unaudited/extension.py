@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router
 
 
 class Rogue(Extension):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router, current_user
+from dufflebag_harness.sdk import Extension, JSONResponse, Metadata, Request, Response, Router, current_user
 from rogue_untested._polls import Poll, PollError, parse_poll
 
 

@@ -1,0 +1,30 @@
+"""Worker entry point: ``python -I -m dufflebag_harness.inside.worker --cmd-fd R --reply-fd W``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dufflebag_harness.inside.worker")
+    parser.add_argument("--cmd-fd", type=int, required=True)
+    parser.add_argument("--reply-fd", type=int, required=True)
+    ns = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from dufflebag_harness.inside.worker._monitor import install
+
+    install()  # audit hooks before any extension import: a detector of capability use
+    from dufflebag_harness.inside.worker._server import WorkerServer
+
+    code = WorkerServer().serve(ns.cmd_fd, ns.reply_fd)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # do not wait for extension threads: the parent judged already
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Hosts that probes build for themselves, and what probes need to look inside them.
+
+Probes that must watch an extension from the inside (what it leaves behind
+after ``stop``, how its hooks fire, what a reload does to its state) build a
+private host on the worker's loop instead of using one the parent started:
+the host, its SQLite database and its storage live exactly as long as the
+probe. Everything here runs in the worker; nothing here decides a result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dufflebag_harness.inside.host import Host
+    from dufflebag_harness.inside.worker._server import RunningHost, WorkerServer
+    from dufflebag_harness.sdk import Extension
+
+__all__ = ["PROBE_TOKEN", "probe_host", "running_host", "seed_users"]
+
+#: Bearer token of the probe's own user, who holds every core role.
+PROBE_TOKEN = "probe-token-all-roles"
+
+
+def seed_users() -> list[Any]:
+    """One user with every core role: any protected route admits it."""
+    from dufflebag_harness.inside.host import SeedUser
+
+    return [SeedUser(id=1, username="probe_all", roles=frozenset({"admin", "manager", "user"}),
+                     token=PROBE_TOKEN)]
+
+
+@contextlib.asynccontextmanager
+async def running_host(
+    server: WorkerServer,
+    names: Sequence[str],
+    *,
+    config: Mapping[str, Any] | None = None,
+    options: Mapping[str, Any] | None = None,
+    users: Sequence[Any] = (),
+    prepare: Callable[[str, Extension], None] | None = None,
+) -> AsyncIterator[tuple[Host, dict[str, Extension]]]:
+    """A started host (SQLite, temporary storage) with fresh instances of ``names``.
+
+    Extensions ``names`` require come too (started first). ``config`` is the
+    configuration of the *first* name; ``prepare`` may wrap
+    an instance before the host sees it. The host is stopped on exit even when
+    the body raises.
+    """
+    from dufflebag_harness.inside.db.sqlite import SqliteProvider
+    from dufflebag_harness.inside.host import Host, HostOptions
+    from dufflebag_harness.sdk import Quotas
+
+    specs = [server.loaded(n) for n in names]
+    deps = [n for n in server.with_dependencies(names) if n not in names]
+    specs = [server.loaded(n) for n in deps] + specs
+    with tempfile.TemporaryDirectory(prefix="dbh-probe-") as storage:
+        host = Host(HostOptions(**dict(options or {})), database=SqliteProvider(),
+                    users=list(users), storage_root=Path(storage))
+        instances: dict[str, Extension] = {}
+        for spec in specs:
+            instance = spec.cls()
+            if prepare is not None and spec.name in names:
+                prepare(spec.name, instance)
+            instances[spec.name] = instance
+            host.add(instance, quotas=Quotas(**spec.quotas) if spec.quotas else Quotas(),
+                     capabilities=frozenset(spec.capabilities),
+                     config=config if names and spec.name == names[0] else None)
+        try:
+            await host.start()
+            yield host, instances
+        finally:
+            await host.stop()
+
+
+def probe_host(server: WorkerServer, args: Mapping[str, Any]) -> RunningHost:
+    """The parent-started host named by ``args["host_id"]``."""
+    from dufflebag_harness.inside.worker._server import OpError
+
+    host_id = str(args.get("host_id", ""))
+    running = server.hosts.get(host_id)
+    if running is None:
+        raise OpError("UnknownHost", f"no running host {host_id!r}")
+    return running

@@ -1,0 +1,131 @@
+"""In-process probes: facts only the worker can see (results are self-reported).
+
+Each probe takes the server and the request args and returns JSON-able data.
+The parent decides pass/fail; probes only measure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dufflebag_harness.inside.worker._server import WorkerServer
+
+
+async def _maybe_await(value: Any) -> Any:
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+def _timed(instance: Any, name: str, timings: dict[str, float], errors: dict[str, str]) -> None:
+    """Wrap ``instance.name`` to record its duration and any error."""
+    original = getattr(instance, name)
+
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return await _maybe_await(original(*args, **kwargs))
+        except BaseException as exc:
+            errors[name] = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            timings[name] = time.perf_counter() - t0
+
+    setattr(instance, name, wrapper)
+
+
+def probe_lifecycle(server: WorkerServer, args: dict[str, Any]) -> dict[str, Any]:
+    """Load the extension (with what it requires), time every lifecycle call of the
+    extension itself, stop twice, restart."""
+    from dufflebag_harness.inside.db.sqlite import SqliteProvider
+    from dufflebag_harness.inside.host import Host, HostOptions
+    from dufflebag_harness.sdk import Quotas
+
+    name = str(args["extension"])
+    spec = server.loaded(name)
+    limit = float(args.get("timeout_s", 10.0))
+    timings: dict[str, float] = {}
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {"timings": timings, "errors": errors}
+    # ``errors`` keeps collecting during stop-again and restart; ``out["errors"]`` is
+    # replaced by a snapshot of the first cycle once the host has stopped.
+    with tempfile.TemporaryDirectory(prefix="dbh-lc-") as storage:
+        host = Host(HostOptions(), database=SqliteProvider(), users=[], storage_root=Path(storage))
+        for dep in server.with_dependencies([name])[:-1]:
+            dep_spec = server.loaded(dep)
+            host.add(dep_spec.cls(),
+                     quotas=Quotas(**dep_spec.quotas) if dep_spec.quotas else Quotas(),
+                     capabilities=frozenset(dep_spec.capabilities))
+        instance = spec.cls()
+        for method in ("initialize", "start", "stop", "health"):
+            _timed(instance, method, timings, errors)
+        host.add(instance, quotas=Quotas(**spec.quotas) if spec.quotas else Quotas(),
+                 capabilities=frozenset(spec.capabilities))
+
+        async def run() -> None:
+            await asyncio.wait_for(host.start(), limit * 3)
+            out["load_error"] = host.load_errors.get(name)
+            if out["load_error"]:
+                return
+            health = await asyncio.wait_for(instance.health(), limit)
+            out["health"] = getattr(getattr(health, "status", None), "value", str(health))
+            await asyncio.wait_for(host.stop(), limit * 3)
+            out["errors"] = dict(errors)  # the first cycle only; what follows is judged apart
+            t0 = time.perf_counter()
+            try:
+                await asyncio.wait_for(_maybe_await(instance.stop()), limit)
+                out["stop_again"] = "ok"
+            except BaseException as exc:
+                out["stop_again"] = f"{type(exc).__name__}: {exc}"
+            timings["stop_again"] = time.perf_counter() - t0
+            try:
+                await asyncio.wait_for(_maybe_await(instance.start()), limit)
+                h2 = await asyncio.wait_for(instance.health(), limit)
+                out["restart"] = {"ok": True,
+                                  "health": getattr(getattr(h2, "status", None), "value", str(h2))}
+                await asyncio.wait_for(_maybe_await(instance.stop()), limit)
+            except BaseException as exc:
+                out["restart"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+
+        try:
+            server.loop.run(run(), timeout=limit * 10)
+        except BaseException as exc:
+            out["error"] = f"{type(exc).__name__}: {exc}"
+    return out
+
+
+def probe_describe(server: WorkerServer, args: dict[str, Any]) -> dict[str, Any]:
+    """What the extension's class says about itself (no instance created)."""
+    spec = server.loaded(str(args["extension"]))
+    return server._describe(spec.cls)
+
+
+Probe = Callable[["WorkerServer", dict[str, Any]], dict[str, Any]]
+
+PROBES: dict[str, Probe] = {
+    "lifecycle": probe_lifecycle,
+    "describe": probe_describe,
+}
+
+
+def _discover() -> None:
+    """Merge ``PROBES`` of every ``_*_probes`` module of this package (one per area)."""
+    import importlib
+    import pkgutil
+
+    import dufflebag_harness.inside.worker as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name.startswith("_") and info.name.endswith("_probes"):
+            module = importlib.import_module(f"dufflebag_harness.inside.worker.{info.name}")
+            PROBES.update(getattr(module, "PROBES", {}))
+
+
+_discover()

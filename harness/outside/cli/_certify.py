@@ -1,0 +1,66 @@
+"""``dufflebag-cert certify PATH``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from dufflebag_harness.outside.runner import (
+    BadInput,
+    CertifyOptions,
+    EventBus,
+    InternalError,
+    certify,
+)
+from dufflebag_harness.outside.runner.progress import ProgressDisplay
+
+
+def _split_only(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+@click.command("certify")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output folder (default ./certification/{name}-{version}/).")
+@click.option("--profile", type=click.Choice(["full", "quick"]), default="full", show_default=True)
+@click.option("--only", default=None, metavar="ID,...",
+              help="Run only these checks (ID or ID@backend); such a run never certifies.")
+@click.option("--pg-dsn", envvar="DUFFLEBAG_PG_DSN", default=None,
+              help="PostgreSQL server to use (a throw-away database is created in it).")
+@click.option("--seed", type=int, default=None,
+              help="Seed for randomized checks (reproduce a run).")
+@click.option("--shuffle", is_flag=True, help="Run checks in shuffled order (seeded).")
+@click.option("--with", "with_", multiple=True, type=click.Path(path_type=Path),
+              help="An extension this one depends on (repeatable); loaded beside it.")
+def certify_cmd(path: Path, out: Path | None, profile: str, only: str | None,
+                pg_dsn: str | None, seed: int | None, shuffle: bool,
+                with_: tuple[Path, ...]) -> None:
+    """Certify the extension at PATH (folder, wheel or sdist).
+
+    Exit 0 certified, 1 failed, 2 bad input or environment, 3 provisional,
+    4 internal error.
+    """
+    display = ProgressDisplay()
+    opts = CertifyOptions(path=path, out=out, profile=profile, only=_split_only(only),
+                          pg_dsn=pg_dsn, seed=seed, shuffle=shuffle, with_=with_)
+    try:
+        outcome = certify(opts, EventBus([display]))
+    except BadInput as exc:
+        display.stop()
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except InternalError as exc:
+        display.stop()
+        click.echo(f"internal error: {exc}", err=True)
+        sys.exit(4)
+    except KeyboardInterrupt:
+        display.stop()
+        click.echo("interrupted: no report written", err=True)
+        sys.exit(130)
+    click.echo(f"Report: {outcome.out_dir / 'report.html'}")
+    sys.exit(outcome.exit_code)

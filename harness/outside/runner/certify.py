@@ -1,0 +1,278 @@
+"""``certify``: from an extension path to a signed report and an exit code.
+
+The process running this module holds the signing key, so it never imports
+extension code: it reads the manifest statically, hashes the artifact, and
+drives a worker subprocess that does the importing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import random
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dufflebag_harness.conformance import (
+    Catalog,
+    CatalogMismatch,
+    Registry,
+    load_catalog,
+    load_checks,
+    parse_pairs,
+    verify_against_catalog,
+)
+from dufflebag_harness.outside.loader import (
+    ArtifactError,
+    Manifest,
+    ManifestError,
+    artifact_digest,
+    load_manifest,
+    materialize,
+)
+from dufflebag_harness.outside.runner.assemble import RunRecord, assemble_report
+from dufflebag_harness.outside.runner.backends import Backends, BackendUnavailable
+from dufflebag_harness.outside.runner.companions import make_companions
+from dufflebag_harness.outside.runner.events import EventBus, Notice, RunFinished, RunStarted
+from dufflebag_harness.outside.runner.execute import Executor
+from dufflebag_harness.outside.runner.plan import PlannedPair, plan_pairs
+from dufflebag_harness.outside.worker_client import WorkerClient, WorkerError, WorkerOpError
+
+EXIT_CERTIFIED, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_PROVISIONAL, EXIT_INTERNAL = 0, 1, 2, 3, 4
+LEVEL_EXIT = {"certified": EXIT_CERTIFIED, "failed": EXIT_FAILED, "provisional": EXIT_PROVISIONAL}
+
+
+class BadInput(Exception):
+    """The user's input or environment is wrong (exit 2); the message says where."""
+
+
+class InternalError(Exception):
+    """The harness itself is broken (exit 4); never certified."""
+
+
+@dataclass
+class CertifyOptions:
+    path: Path
+    out: Path | None = None
+    profile: str = "full"
+    only: Sequence[str] | None = None
+    pg_dsn: str | None = None
+    seed: int | None = None
+    shuffle: bool = False
+    separate_uid: bool = True
+    gnupghome: Path | None = None
+    #: Extensions the one under test depends on (folders, wheels or sdists).
+    with_: Sequence[Path] = ()
+
+
+@dataclass
+class CertifyOutcome:
+    exit_code: int
+    level: str
+    report: dict[str, Any]
+    out_dir: Path
+    files: list[Path] = field(default_factory=list)
+
+
+def declared_capabilities(m: Manifest) -> list[str]:
+    """Capabilities beyond the defaults that the manifest declares."""
+    caps = m.capabilities
+    pairs = (("network", caps.network), ("filesystem", caps.filesystem),
+             ("subprocess", caps.subprocess))
+    return [name for name, declared in pairs if declared]
+
+
+class _WorkerFactory:
+    """Starts workers with the extension (and companions) materialized and loaded."""
+
+    def __init__(self, manifest: Manifest | None, companions: list[Manifest],
+                 separate_uid: bool, dependencies: Sequence[Manifest] = ()) -> None:
+        self.manifest = manifest
+        self.dependencies = list(dependencies)
+        self.companions = companions
+        self.separate_uid = separate_uid
+
+    def __call__(self) -> WorkerClient:
+        worker = WorkerClient(separate_uid=self.separate_uid)
+        try:
+            items = []
+            target = [self.manifest] if self.manifest is not None else []
+            provided = {d.name for d in self.dependencies}
+            for m in [*target, *self.dependencies, *self.companions]:
+                root = materialize(m.root, worker.ext_dir / m.name)
+                items.append({
+                    "name": m.name, "root": str(root), "entry": str(m.entry),
+                    "quotas": dataclasses.asdict(m.quotas),
+                    "capabilities": declared_capabilities(m),
+                    "requires": [d for d in m.dependencies if d in provided],
+                })
+            worker.call("load", extensions=items, timeout=120)
+        except BaseException:
+            worker.close()
+            raise
+        return worker
+
+
+def certify(opts: CertifyOptions, bus: EventBus | None = None) -> CertifyOutcome:
+    """Certify the extension at ``opts.path``. Raises BadInput / InternalError."""
+    bus = bus or EventBus()
+    if opts.profile not in ("full", "quick"):
+        raise BadInput(f"--profile: {opts.profile!r} is not one of full, quick")
+    if not opts.path.exists():
+        raise BadInput(f"{opts.path}: no such file or directory")
+    scratch = Path(tempfile.mkdtemp(prefix="dbc-"))
+    try:
+        manifest, digest_target = _read_extension(opts.path, scratch)
+        dependencies = _read_dependencies(manifest, opts.with_, scratch)
+        registry, catalog = _checked_catalog()
+        backends = Backends(pg_dsn=opts.pg_dsn,
+                            require_postgres=os.environ.get("DUFFLEBAG_REQUIRE_POSTGRES") == "1")
+        try:
+            return _run(opts, bus, manifest, digest_target, registry, catalog, backends, scratch,
+                        dependencies)
+        finally:
+            backends.close()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _read_extension(path: Path, scratch: Path) -> tuple[Manifest, Path]:
+    """The manifest, and what the artifact digest covers (the file as offered)."""
+    try:
+        if path.is_file() and path.name != "extension.toml":
+            root = materialize(path, scratch / "artifact")
+            return load_manifest(root), path
+        manifest = load_manifest(path)
+    except (ManifestError, ArtifactError) as exc:
+        raise BadInput(str(exc)) from None
+    return manifest, manifest.root
+
+
+def _read_dependencies(manifest: Manifest, paths: Sequence[Path],
+                       scratch: Path) -> list[Manifest]:
+    """Manifests of ``--with`` extensions, each checked against what ``manifest`` asks."""
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    out: list[Manifest] = []
+    for i, path in enumerate(paths):
+        if not path.exists():
+            raise BadInput(f"--with {path}: no such file or directory")
+        dep, _ = _read_extension(path, scratch / f"with-{i}")
+        if dep.name == manifest.name or dep.name in {d.name for d in out}:
+            raise BadInput(f"--with {path}: extension {dep.name!r} is given twice")
+        wanted = manifest.dependencies.get(dep.name)
+        if wanted is None:
+            raise BadInput(f"--with {path}: {manifest.name} does not depend on {dep.name!r} "
+                           f"(its [dependencies]: {', '.join(manifest.dependencies) or 'none'})")
+        if Version(dep.version) not in SpecifierSet(wanted):
+            raise BadInput(f"--with {path}: {dep.name} {dep.version} does not satisfy "
+                           f"{manifest.name}'s dependency {dep.name!r} {wanted!r}")
+        out.append(dep)
+    return out
+
+
+def _checked_catalog() -> tuple[Registry, Catalog]:
+    registry, catalog = load_checks(), load_catalog()
+    try:
+        verify_against_catalog(registry, catalog)
+    except CatalogMismatch as exc:
+        raise InternalError(str(exc)) from None
+    return registry, catalog
+
+
+def _plan(opts: CertifyOptions, registry: Registry, backends: Backends,
+          seed: int) -> list[PlannedPair]:
+    try:
+        needed = {b for s in registry for b in s.backends}
+        if opts.only:
+            needed = {p.split("@")[1] for p in parse_pairs(opts.only, registry.as_dict())}
+        try:
+            backends.prepare(needed)
+        except BackendUnavailable as exc:
+            raise BadInput(str(exc)) from None
+        return plan_pairs(registry, profile=opts.profile, only=opts.only,
+                          unavailable_backends=backends.unavailable(),
+                          shuffle_seed=seed if opts.shuffle else None)
+    except KeyError as exc:
+        raise BadInput(f"--only: {exc.args[0]}") from None
+
+
+def _signer(opts: CertifyOptions, bus: EventBus) -> Any:
+    from dufflebag_harness.reports.signing import Signer, SigningError
+
+    try:
+        signer = Signer(gnupghome=opts.gnupghome)
+        _, is_dev = signer.ensure_key()
+    except (SigningError, OSError, ValueError) as exc:
+        raise BadInput(f"signing key: {exc}") from None
+    if is_dev:
+        bus.emit(Notice("warning", "signing with a local development key: the marketplace "
+                                   "will not trust this report (see `dufflebag-cert keys init`)"))
+    return signer
+
+
+def _run(opts: CertifyOptions, bus: EventBus, manifest: Manifest, digest_target: Path,
+         registry: Registry, catalog: Catalog, backends: Backends,
+         scratch: Path, dependencies: Sequence[Manifest]) -> CertifyOutcome:
+    seed = opts.seed if opts.seed is not None else random.SystemRandom().randrange(2**31)
+    plan = _plan(opts, registry, backends, seed)
+    signer = _signer(opts, bus)
+    digest = artifact_digest(digest_target)
+    companions = [load_manifest(root) for root in make_companions(scratch / "companions")]
+    run_id = str(uuid.uuid4())
+    started, t0 = dt.datetime.now(dt.UTC), time.monotonic()
+    bus.emit(RunStarted(run_id, manifest.name, manifest.version, opts.profile,
+                        [p.pair for p in plan]))
+    executor = Executor(manifest=manifest, profile=opts.profile, seed=seed, bus=bus,
+                        start_worker=_WorkerFactory(manifest, companions, opts.separate_uid,
+                                                    dependencies),
+                        companions=[c.name for c in companions], backends=backends,
+                        start_reference=_WorkerFactory(None, companions, opts.separate_uid),
+                        dependencies=[d.name for d in dependencies])
+    try:
+        results = executor.run(plan)
+    except (WorkerError, WorkerOpError) as exc:
+        raise InternalError(f"the worker could not start: {exc}") from None
+    finally:
+        executor.close()
+    record = RunRecord(
+        run_id=run_id, manifest=manifest, digest=digest, catalog=catalog, profile=opts.profile,
+        only=opts.only, seed=seed, started=started, finished=dt.datetime.now(dt.UTC),
+        duration_s=time.monotonic() - t0, results=results, figures=executor.figures,
+        backends_used=sorted({p.backend for p in plan if not p.skip_reason}),
+        postgresql=backends.environment(), workers=executor.worker_infos,
+        worker_notes=executor.worker_notes,
+    )
+    report = assemble_report(record, fingerprint=signer.fingerprint,
+                             development_key=signer.development_key)
+    out_dir = opts.out or Path("certification") / f"{manifest.name}-{manifest.version}"
+    files = _write(report, out_dir, signer)
+    bus.emit(RunFinished(report, report["level"]))
+    level = str(report["level"])
+    return CertifyOutcome(LEVEL_EXIT[level], level, report, out_dir, files)
+
+
+def _write(report: dict[str, Any], out_dir: Path, signer: Any) -> list[Path]:
+    from dufflebag_harness.reports import ReportInvalid, write_outputs
+    from dufflebag_harness.reports.outputs import OutputError
+    from dufflebag_harness.reports.signing import SigningError
+
+    try:
+        return write_outputs(report, out_dir, signer)
+    except ReportInvalid as exc:
+        raise InternalError(f"the report failed its own schema: {exc}") from None
+    except OutputError as exc:
+        raise BadInput(str(exc)) from None
+    except SigningError as exc:
+        raise BadInput(f"signing failed: {exc}") from None
+
+
+__all__ = ["BadInput", "CertifyOptions", "CertifyOutcome", "InternalError", "certify"]

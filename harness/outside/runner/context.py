@@ -1,0 +1,334 @@
+"""The check context the runner hands each check (parent side).
+
+A check talks to hosts the worker runs, over loopback HTTP, and judges what it
+sees here in the parent. Anything only the worker can see comes through
+:meth:`RunContext.probe` and marks the result self-reported.
+
+Databases: :meth:`RunContext.database` and :meth:`RunContext.scratch_database`
+give checks a :class:`dufflebag_harness.conformance.DatabaseView`. On PostgreSQL it reads over
+the parent's admin connection (:class:`_InspectedView`), so those results are
+judged from outside; on SQLite the database lives in the worker's memory and
+every read is a probe (:class:`_ProbedView`), which marks the result
+self-reported. Either way the worker is only *driven* (migrations, a query
+that never ends) through the same probes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from dufflebag_harness.conformance import CheckFailed, CheckSkipped, HostHandle
+from dufflebag_harness.outside.loader import Manifest
+from dufflebag_harness.outside.runner.backends import Backends, DatabaseInspector
+from dufflebag_harness.outside.worker_client import WorkerClient, WorkerOpError
+
+#: Seeded users every host gets; the parent knows their tokens, the checks use them.
+SEED_ROLES: dict[str, tuple[int, tuple[str, ...]]] = {
+    "admin": (1, ("admin",)),
+    "manager": (2, ("manager",)),
+    "user": (3, ("user",)),
+    "deleted": (4, ("deleted", "admin", "manager", "user")),
+    "outsider": (5, ()),
+}
+
+
+class HostStartError(Exception):
+    """The worker could not start a host (an environment or harness problem)."""
+
+
+def _raise_import_failure(exc: WorkerOpError) -> None:
+    """An extension that cannot be imported fails the check (it is not a harness error)."""
+    if exc.kind == "ExtensionImportError":
+        raise CheckFailed(f"the extension could not be imported: {exc.message}",
+                          {"import_error": exc.message})
+
+
+@dataclass
+class RemoteHost:
+    """A host running in the worker, reached over 127.0.0.1."""
+
+    host_id: str
+    base_url: str
+    tokens: Mapping[str, str]
+    load_errors: Mapping[str, str]
+    client: httpx.Client
+    _worker: WorkerClient
+    _release: Callable[[], None] = lambda: None
+    closed: bool = False
+    #: The ``database`` argument the host was started with (its ``key`` names it).
+    database: Mapping[str, Any] = field(default_factory=dict)
+
+    def request(
+        self, method: str, path: str, *, as_role: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", None) or {})
+        if as_role is not None:
+            headers["Authorization"] = f"Bearer {self.tokens[as_role]}"
+        return self.client.request(method, path, headers=headers, **kwargs)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.client.close()
+        try:
+            if not self._worker.dead:
+                self._worker.call("host.stop", host_id=self.host_id, timeout=60)
+        finally:
+            self._release()
+
+
+@dataclass
+class RunContext:
+    """Implements :class:`~dufflebag_harness.conformance.CheckContext` for one
+    (check, backend) pair."""
+
+    check_id: str
+    backend: str
+    profile: str
+    seed: int
+    extension: str
+    manifest: Manifest
+    worker: WorkerClient
+    backends: Backends
+    companion_names: Sequence[str] = ()
+    reference: Callable[[], WorkerClient] | None = None
+    dependency_names: Sequence[str] = ()
+    figures: dict[str, Any] = field(default_factory=dict)
+    self_reported: bool = False
+    hosts: list[RemoteHost] = field(default_factory=list)
+    scratch: list[dict[str, Any]] = field(default_factory=list)
+    http_timeout_s: float = 20.0
+
+    def host(
+        self,
+        *,
+        extensions: Sequence[str] | None = None,
+        config: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+        faults: Mapping[str, str] | None = None,
+        database: Mapping[str, Any] | None = None,
+    ) -> RemoteHost:
+        names = list(extensions) if extensions is not None else [self.extension]
+        return self._start(self.worker, names, config, options, faults, database)
+
+    def bare_host(self, *, extensions: Sequence[str] = ()) -> RemoteHost:
+        """A host in a separate, clean worker that never imported the extension.
+
+        The reference for "behaves as if the extension were not there": a global
+        monkeypatch made by the extension in its own worker cannot reach it.
+        """
+        if self.extension in extensions:
+            raise ValueError("bare_host(): the extension under test cannot be loaded there")
+        if self.reference is None:
+            raise CheckSkipped("no reference worker is available in this run")
+        return self._start(self.reference(), list(extensions), None, None, None, None)
+
+    def _start(
+        self,
+        worker: WorkerClient,
+        names: list[str],
+        config: Mapping[str, Any] | None,
+        options: Mapping[str, Any] | None,
+        faults: Mapping[str, str] | None,
+        database: Mapping[str, Any] | None,
+    ) -> RemoteHost:
+        database = self._new_database(names, database)
+        tokens = {role: secrets.token_urlsafe(24) for role in SEED_ROLES}
+        users = [
+            {"id": uid, "username": f"{role}_user", "roles": list(roles), "token": tokens[role]}
+            for role, (uid, roles) in SEED_ROLES.items()
+        ]
+        try:
+            started = worker.call(
+                "host.start", extensions=names, database=database, users=users,
+                config=dict(config or {}), options=dict(options or {}),
+                faults=dict(faults or {}),
+            )
+        except WorkerOpError as exc:
+            self.backends.release(database)
+            _raise_import_failure(exc)
+            raise HostStartError(f"host did not start: {exc.message}") from None
+        base_url = f"http://127.0.0.1:{started['port']}"
+        client = httpx.Client(base_url=base_url, timeout=self.http_timeout_s)
+        remote = RemoteHost(
+            host_id=str(started["host_id"]), base_url=base_url, tokens=tokens,
+            load_errors=dict(started.get("load_errors") or {}), client=client,
+            _worker=worker, _release=lambda: self.backends.release(database),
+            database=database,
+        )
+        self.hosts.append(remote)
+        return remote
+
+    def _new_database(self, names: Sequence[str],
+                      options: Mapping[str, Any] | None) -> dict[str, Any]:
+        reason = self.backends.unavailable().get(self.backend)
+        if reason:
+            raise CheckSkipped(reason)
+        opts = dict(options or {})
+        unknown = sorted(set(opts) - {"statement_timeout_s"})
+        if unknown:
+            raise ValueError(f"database options: unknown {', '.join(unknown)}")
+        return self.backends.host_database(
+            self.backend, names, pool_sizes={self.extension: self.manifest.quotas.db_connections},
+            statement_timeout_s=opts.get("statement_timeout_s"),
+        )
+
+    def database(self, host: HostHandle) -> _InspectedView | _ProbedView:
+        """The database of ``host`` (started by this context) as a check sees it."""
+        spec = getattr(host, "database", None)
+        if not isinstance(host, RemoteHost) or host not in self.hosts or not spec:
+            raise ValueError("database(): pass a host this check started with ctx.host()")
+        return self._view(dict(spec))
+
+    def scratch_database(self, extensions: Sequence[str] | None = None
+                         ) -> _InspectedView | _ProbedView:
+        """A fresh database with schemas for ``extensions`` and nothing applied."""
+        names = list(extensions) if extensions is not None else [self.extension]
+        spec = self._new_database(names, None)
+        try:
+            self._drive("db.open", spec=spec)
+        except BaseException:
+            self.backends.release(spec)
+            raise
+        self.scratch.append(spec)
+        return self._view(spec)
+
+    def _view(self, spec: dict[str, Any]) -> _InspectedView | _ProbedView:
+        if spec.get("backend") == "postgresql":
+            return _InspectedView(self.backends.inspector(spec), self._drive)
+        return _ProbedView(str(spec["key"]), str(spec.get("backend", "sqlite")),
+                           self.probe, self._drive)
+
+    def _drive(self, op: str, **args: Any) -> dict[str, Any]:
+        """A worker probe that only *causes* effects; not self-reported by itself."""
+        try:
+            return self.worker.call("probe", op=op, **args)
+        except WorkerOpError as exc:
+            _raise_import_failure(exc)
+            raise
+
+    def probe(self, op: str, **args: Any) -> dict[str, Any]:
+        self.self_reported = True
+        try:
+            return self.worker.call("probe", op=op, **args)
+        except WorkerOpError as exc:
+            _raise_import_failure(exc)
+            raise
+
+    def dependencies(self) -> list[str]:
+        """Extensions given with ``--with``: loaded in the worker beside this one, and
+        added to every host that runs it."""
+        return list(self.dependency_names)
+
+    def figure(self, key: str, value: Any) -> None:
+        self.figures[key] = value
+
+    def companions(self, count: int) -> list[str]:
+        if count > len(self.companion_names):
+            raise CheckSkipped(
+                f"needs {count} companion extensions, {len(self.companion_names)} available"
+            )
+        return list(self.companion_names[:count])
+
+    def close(self) -> None:
+        for remote in self.hosts:
+            with contextlib.suppress(Exception):
+                remote.close()
+        self.hosts.clear()
+        for spec in self.scratch:
+            with contextlib.suppress(Exception):
+                if not self.worker.dead:
+                    self.worker.call("probe", op="db.close", database=spec["key"], timeout=60)
+            with contextlib.suppress(Exception):
+                self.backends.release(spec)
+        self.scratch.clear()
+
+
+Drive = Callable[..., dict[str, Any]]
+
+
+class _DrivenOps:
+    """What every view asks the worker to *do* (judged by reads afterwards)."""
+
+    key: str
+    _drive: Drive
+
+    def migrate(self, extension: str, action: str, *, to_version: int = 0) -> dict[str, Any]:
+        return self._drive("db.migrate", database=self.key, extension=extension,
+                           action=action, to_version=to_version)
+
+    def endless(self, extension: str, *, wait_s: float) -> dict[str, Any]:
+        return self._drive("db.endless", database=self.key, extension=extension, wait_s=wait_s,
+                           timeout=wait_s + 60)
+
+
+class _InspectedView(_DrivenOps):
+    """PostgreSQL: reads and role attempts from the parent (not self-reported)."""
+
+    backend = "postgresql"
+
+    def __init__(self, inspector: DatabaseInspector, drive: Drive) -> None:
+        self._inspector = inspector
+        self._drive = drive
+        self.key = inspector.key
+
+    def structure(self, schema: str) -> dict[str, Any]:
+        return self._inspector.structure(schema)
+
+    def digests(self, schema: str) -> dict[str, str]:
+        return self._inspector.digests(schema)
+
+    def rows(self, schema: str, table: str) -> list[dict[str, Any]]:
+        return self._inspector.rows(schema, table)
+
+    def insert(self, schema: str, table: str, row: Mapping[str, Any]) -> None:
+        self._inspector.insert(schema, table, row)
+
+    def attempt(self, extension: str, statements: Sequence[str]) -> list[dict[str, Any]]:
+        return self._inspector.attempt(extension, statements)
+
+    def long_running(self, extension: str, seconds: float) -> list[dict[str, Any]]:
+        return self._inspector.long_running(extension, seconds)
+
+
+class _ProbedView(_DrivenOps):
+    """SQLite: every read is a worker probe (self-reported)."""
+
+    def __init__(self, key: str, backend: str, probe: Drive, drive: Drive) -> None:
+        self.key = key
+        self.backend = backend
+        self._probe = probe
+        self._drive = drive
+
+    def structure(self, schema: str) -> dict[str, Any]:
+        return self._probe("db.structure", database=self.key, schema=schema)
+
+    def digests(self, schema: str) -> dict[str, str]:
+        found: dict[str, str] = self._probe("db.digests", database=self.key,
+                                            schema=schema)["digests"]
+        return found
+
+    def rows(self, schema: str, table: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self._probe("db.rows", database=self.key, schema=schema,
+                                                  table=table)["rows"]
+        return found
+
+    def insert(self, schema: str, table: str, row: Mapping[str, Any]) -> None:
+        self._probe("db.insert", database=self.key, schema=schema, table=table, row=dict(row))
+
+    def attempt(self, extension: str, statements: Sequence[str]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self._probe(
+            "db.attempt", database=self.key, extension=extension,
+            statements=list(statements))["attempts"]
+        return found
+
+    def long_running(self, extension: str, seconds: float) -> list[dict[str, Any]]:
+        busy = int(self._probe("db.busy", database=self.key, extension=extension)["checked_out"])
+        return [{"checked_out": busy}] if busy else []

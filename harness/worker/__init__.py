@@ -1,4 +1,0 @@
-"""The worker: the only process that imports extension code.
-
-Parent side: :mod:`harness.worker.client`. Worker side: ``python -I -m harness.worker``.
-"""

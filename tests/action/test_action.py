@@ -1,0 +1,285 @@
+"""The composite GitHub Action (``action.yml``): its structure, and its shell steps run here.
+
+GitHub is not available in a test, so :class:`LocalRunner` plays the runner for
+the parts of the action that are ours: it evaluates the few expression forms
+the action uses, honours ``if:``, runs every ``run:`` step with the shell
+GitHub uses for ``shell: bash``, collects ``$GITHUB_OUTPUT`` and
+``$GITHUB_STEP_SUMMARY``, and records (without running) the ``uses:`` steps.
+``python -m pip`` is a recording shim; ``dufflebag-cert`` is this checkout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from _cli import ROOT, run_cli
+
+ACTION = ROOT / "action.yml"
+EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+PINNED = {"actions/setup-python": "v5", "actions/upload-artifact": "v4",
+          "github/codeql-action/upload-sarif": "v3"}
+
+
+def load_action() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(ACTION.read_text())
+    return data
+
+
+# -- structure ---------------------------------------------------------------------------
+def test_inputs_and_defaults() -> None:
+    inputs = load_action()["inputs"]
+    assert inputs["path"]["required"] is True and "default" not in inputs["path"]
+    assert inputs["profile"]["default"] == "full"
+    assert inputs["required-level"]["default"] == "certified"
+    assert inputs["signing-key"]["required"] is False and inputs["signing-key"]["default"] == ""
+    assert re.fullmatch(r"3\.1[1-9]", inputs["python-version"]["default"])
+    assert all(spec.get("description") for spec in inputs.values())
+
+
+def test_a_composite_action_of_bash_and_pinned_actions() -> None:
+    action = load_action()
+    assert action["runs"]["using"] == "composite"
+    steps = action["runs"]["steps"]
+    used = {}
+    for step in steps:
+        assert ("uses" in step) != ("run" in step), step.get("name")
+        if "run" in step:
+            assert step["shell"] == "bash", step["name"]
+            assert "${{" not in step["run"], f"{step['name']}: pass values through env:"
+        else:
+            name, _, ref = step["uses"].partition("@")
+            used[name] = ref
+    assert used == PINNED
+
+
+def test_every_expression_names_something_that_exists() -> None:
+    action = load_action()
+    inputs = set(action["inputs"])
+    written: dict[str, set[str]] = {}
+    for step in action["runs"]["steps"]:
+        text = yaml.safe_dump({k: v for k, v in step.items() if k != "run"})
+        exprs = EXPR.findall(text) + ([step["if"]] if "if" in step else [])
+        for expr in exprs:
+            for name in re.findall(r"inputs\.([\w-]+)", expr):
+                assert name in inputs, f"{step['name']}: unknown input {name}"
+            for sid, out in re.findall(r"steps\.([\w-]+)\.outputs\.([\w-]+)", expr):
+                assert out in written.get(sid, set()), f"{step['name']}: {sid}.{out} unset"
+        if "id" in step:
+            written[step["id"]] = set(re.findall(r'echo "([\w-]+)=', step.get("run", "")))
+    for out in action["outputs"].values():
+        [(sid, name)] = re.findall(r"steps\.([\w-]+)\.outputs\.([\w-]+)", out["value"])
+        assert name in written[sid]
+
+
+# -- running it --------------------------------------------------------------------------
+@dataclass
+class Run:
+    outputs: dict[str, dict[str, str]] = field(default_factory=dict)
+    conclusions: dict[str, str] = field(default_factory=dict)
+    uses: dict[str, dict[str, str]] = field(default_factory=dict)
+    logs: dict[str, str] = field(default_factory=dict)
+    summary: str = ""
+    failed: bool = False
+
+
+class LocalRunner:
+    """Runs ``action.yml`` in ``workspace`` with ``inputs`` (see the module docstring)."""
+
+    def __init__(self, workspace: Path, shims: Path) -> None:
+        self.workspace = workspace
+        self.shims = shims
+        self.temp = workspace.parent / "runner-temp"
+        self.temp.mkdir(exist_ok=True)
+
+    def value(self, expr: str, inputs: dict[str, str], run: Run) -> str:
+        if expr == "github.action_path":
+            return str(ROOT)
+        if expr == "runner.temp":
+            return str(self.temp)
+        if m := re.fullmatch(r"inputs\.([\w-]+)", expr):
+            return inputs[m.group(1)]
+        if m := re.fullmatch(r"steps\.([\w-]+)\.outputs\.([\w-]+)", expr):
+            return run.outputs.get(m.group(1), {}).get(m.group(2), "")
+        raise AssertionError(f"expression the local runner does not know: {expr}")
+
+    def render(self, text: str, inputs: dict[str, str], run: Run) -> str:
+        return EXPR.sub(lambda m: self.value(m.group(1), inputs, run), str(text))
+
+    def condition(self, expr: str | None, inputs: dict[str, str], run: Run) -> bool:
+        if expr is None:
+            return not run.failed
+        result, always = True, False
+        for term in (t.strip() for t in expr.split("&&")):
+            if term == "always()":
+                always = True
+                continue
+            m = re.fullmatch(r"(\S+) (==|!=) '([^']*)'", term)
+            assert m, f"condition the local runner does not know: {term}"
+            equal = self.value(m.group(1), inputs, run) == m.group(3)
+            result = result and (equal if m.group(2) == "==" else not equal)
+        return result and (always or not run.failed)
+
+    def run(self, given: dict[str, str]) -> Run:
+        action = load_action()
+        inputs = {k: str(v.get("default", "")) for k, v in action["inputs"].items()}
+        inputs.update(given)
+        run = Run()
+        summary = self.temp / "summary.md"
+        summary.write_text("")
+        for step in action["runs"]["steps"]:
+            sid = step.get("id") or step["name"]
+            if not self.condition(step.get("if"), inputs, run):
+                run.conclusions[sid] = "skipped"
+                continue
+            if "uses" in step:
+                run.uses[step["uses"].split("@")[0]] = {
+                    k: self.render(v, inputs, run) for k, v in step.get("with", {}).items()}
+                run.conclusions[sid] = "recorded"
+                continue
+            output = self.temp / f"output-{len(run.conclusions)}"
+            output.write_text("")
+            env = {**os.environ, "PATH": f"{self.shims}{os.pathsep}{os.environ['PATH']}",
+                   "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary),
+                   "RUNNER_TEMP": str(self.temp), "PYTHONPATH": str(ROOT)}
+            env.update({k: self.render(v, inputs, run) for k, v in step.get("env", {}).items()})
+            proc = subprocess.run(
+                ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                cwd=self.workspace, env=env, capture_output=True, text=True, timeout=600,
+                check=False)
+            run.logs[sid] = proc.stdout + proc.stderr
+            run.outputs[sid] = dict(line.split("=", 1)
+                                    for line in output.read_text().splitlines() if "=" in line)
+            run.conclusions[sid] = "success" if proc.returncode == 0 else f"exit {proc.returncode}"
+            run.failed = run.failed or proc.returncode != 0
+        run.summary = summary.read_text()
+        return run
+
+
+def _shim(path: Path, body: str) -> None:
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+
+
+@pytest.fixture(scope="module")
+def extension(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from dufflebag_harness.outside.scaffold import scaffold
+
+    root = tmp_path_factory.mktemp("ext") / "hello"
+    scaffold("hello", root)
+    return root
+
+
+@pytest.fixture
+def runner() -> Iterator[LocalRunner]:
+    # The action keeps its GnuPG home under runner.temp, whose path must stay short
+    # (gpg-agent sockets); pytest's own tmp_path can be long under xdist.
+    short = Path(tempfile.mkdtemp(prefix="dbact", dir="/tmp"))
+    shims = short / "shims"
+    shims.mkdir()
+    installs = short / "pip-installs.txt"
+    _shim(shims / "python", f'if [ "$1 $2" = "-m pip" ]; then echo "$@" >> "{installs}"; '
+                            f'exit 0; fi\nexec "{sys.executable}" "$@"')
+    _shim(shims / "dufflebag-cert", f'exec "{sys.executable}" -m dufflebag_harness "$@"')
+    workspace = short / "workspace"
+    workspace.mkdir()
+    try:
+        yield LocalRunner(workspace, shims)
+    finally:
+        shutil.rmtree(short, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def signing_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A passphrase-protected key, exported armored, as a CI secret would hold it."""
+    home = Path("/tmp") / f"dbk{os.getpid()}"  # short: gpg-agent sockets
+    home.mkdir(mode=0o700)
+    try:
+        made = run_cli("keys", "init", "--expire", "30d",
+                       env={"DUFFLEBAG_GNUPGHOME": str(home),
+                            "DUFFLEBAG_SIGNING_PASSPHRASE": "ci-secret"})
+        assert made.returncode == 0, made.stderr
+        fingerprint = made.stdout.strip()
+        armored = subprocess.run(
+            ["gpg", "--homedir", str(home), "--batch", "--pinentry-mode", "loopback",
+             "--passphrase", "ci-secret", "--armor", "--export-secret-keys", fingerprint],
+            capture_output=True, text=True, check=True).stdout
+    finally:
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
+        subprocess.run(["rm", "-rf", str(home)], check=False)
+    assert armored.startswith("-----BEGIN PGP PRIVATE KEY BLOCK-----")
+    return fingerprint, armored
+
+
+def test_signed_provisional_run_passes_a_provisional_gate(
+        runner: LocalRunner, extension: Path, signing_key: tuple[str, str]) -> None:
+    fingerprint, armored = signing_key
+    run = runner.run({"path": str(extension), "signing-key": armored,
+                      "signing-passphrase": "ci-secret", "args": "--only LC-01,LC-02",
+                      "required-level": "provisional", "out": "reports/hello"})
+    assert run.conclusions["Gate on the level"] == "success", run.logs
+    assert run.outputs["certify"]["exit-code"] == "3"
+    assert run.outputs["certify"]["level"] == "provisional"
+    report_dir = Path(run.outputs["certify"]["report-dir"])
+    assert report_dir == runner.workspace / "reports" / "hello"
+    report = json.loads((report_dir / "report.json").read_text())
+    assert report["signer"] == {"fingerprint": fingerprint, "development_key": False}
+    installs = (runner.workspace.parent / "pip-installs.txt").read_text()
+    assert installs.split() == ["-m", "pip", "install", "--disable-pip-version-check",
+                                str(ROOT)]
+    assert run.uses["actions/setup-python"] == {"python-version": "3.11"}
+    assert run.uses["actions/upload-artifact"]["path"] == str(report_dir)
+    assert Path(run.uses["github/codeql-action/upload-sarif"]["sarif_file"]).is_file()
+    assert run.summary == (report_dir / "report.md").read_text()
+    key_home = Path(run.outputs["key"]["home"])
+    assert run.conclusions["Forget the signing key"] == "success" and not key_home.exists()
+    assert armored not in "".join(run.logs.values())
+
+
+def test_provisional_fails_a_certified_gate_with_certifys_code(
+        runner: LocalRunner, extension: Path) -> None:
+    run = runner.run({"path": str(extension), "args": "--only LC-02"})
+    assert run.conclusions["key"] == "skipped"
+    assert run.conclusions["Gate on the level"] == "exit 3"
+    assert "level provisional (exit 3) is below required-level certified" in \
+        run.logs["Gate on the level"]
+    assert json.loads((runner.workspace / "dufflebag-certification" / "report.json")
+                      .read_text())["signer"]["development_key"] is True
+
+
+def test_bad_input_skips_uploads_and_says_so(runner: LocalRunner) -> None:
+    run = runner.run({"path": "no/such/extension"})
+    assert run.outputs["certify"]["exit-code"] == "2"
+    assert run.outputs["certify"]["level"] == ""
+    assert "error: no/such/extension: no such file or directory" in run.logs["certify"]
+    assert run.uses == {"actions/setup-python": {"python-version": "3.11"}}
+    assert run.summary.startswith("### DuffleBag certification: no report (exit 2)")
+    assert run.conclusions["Gate on the level"] == "exit 2"
+
+
+def test_a_key_that_is_not_a_key_stops_before_certifying(runner: LocalRunner,
+                                                         extension: Path) -> None:
+    run = runner.run({"path": str(extension), "signing-key": "not a key"})
+    assert run.conclusions["key"].startswith("exit")
+    assert run.conclusions["certify"] == "skipped"
+    assert run.conclusions["Gate on the level"] == "skipped"
+    assert "no report" in run.summary
+
+
+def test_an_unknown_required_level_is_refused(runner: LocalRunner, extension: Path) -> None:
+    run = runner.run({"path": str(extension), "args": "--only LC-02",
+                      "required-level": "gold"})
+    assert run.conclusions["Gate on the level"] == "exit 2"
+    assert "required-level must be certified or provisional" in run.logs["Gate on the level"]

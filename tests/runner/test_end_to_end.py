@@ -1,0 +1,62 @@
+"""The README's main job, tried as a user would: certify analytics, verify, tamper."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from _cli import ROOT, run_cli
+
+ANALYTICS = ROOT / "sample_extensions" / "analytics"
+
+#: Full-profile certifications.
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def certified(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cert") / "analytics"
+    result = run_cli("certify", str(ANALYTICS), "--out", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Level: certified" in result.stderr
+    return out
+
+
+def test_outputs_are_written(certified: Path) -> None:
+    names = {p.name for p in certified.iterdir()}
+    assert {"report.json", "report.json.asc", "report.html", "report.md", "junit.xml"} <= names
+    report = json.loads((certified / "report.json").read_text())
+    assert report["level"] == "certified"
+    assert report["extension"]["name"] == "analytics"
+    assert all(r["status"] == "pass" for r in report["results"] if r["severity"] == "required")
+
+
+def test_verify_accepts_with_exported_key_and_rejects_a_flipped_byte(
+    certified: Path, tmp_path: Path
+) -> None:
+    keyring = tmp_path / "trusted.asc"
+    exported = run_cli("keys", "export", "--out", str(keyring))
+    assert exported.returncode == 0, exported.stderr
+    ok = run_cli("verify", str(certified / "report.json"), "--keyring", str(keyring),
+                 "--artifact", str(ANALYTICS), "--require-level", "provisional")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+
+    tampered = tmp_path / "report.json"
+    data = bytearray((certified / "report.json").read_bytes())
+    idx = data.index(b'"analytics"') + 1
+    data[idx] = ord("A")
+    tampered.write_bytes(bytes(data))
+    bad = run_cli("verify", str(tampered), "--keyring", str(keyring),
+                  "--signature", str(certified / "report.json.asc"))
+    assert bad.returncode == 10, bad.stdout + bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_verify_demands_uid_separation_for_certified(certified: Path, tmp_path: Path) -> None:
+    keyring = tmp_path / "trusted.asc"
+    run_cli("keys", "export", "--out", str(keyring))
+    report = json.loads((certified / "report.json").read_text())
+    separated = report["environment"]["worker"]["uid_separated"]
+    result = run_cli("verify", str(certified / "report.json"), "--keyring", str(keyring))
+    assert result.returncode == (0 if separated else 15), result.stdout + result.stderr

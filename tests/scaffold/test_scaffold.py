@@ -1,0 +1,182 @@
+"""``dufflebag-cert new``: what an author gets, what is refused, and that it certifies."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from _cli import ROOT, run_cli
+from click.testing import CliRunner
+
+from dufflebag_harness.outside.cli import cli
+from dufflebag_harness.outside.loader import load_manifest
+from dufflebag_harness.outside.scaffold import ScaffoldError, class_name_for, render, scaffold
+
+LAYOUT = ["README.md", "extension.toml", "{n}/__init__.py", "{n}/extension.py", "tests/test_{n}.py"]
+
+
+def _tree(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def test_new_writes_the_documented_layout(tmp_path: Path) -> None:
+    result = run_cli("new", "page_stats", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    root = tmp_path / "page_stats"
+    assert _tree(root) == sorted(f.format(n="page_stats") for f in LAYOUT)
+    manifest = load_manifest(root)
+    assert (manifest.name, str(manifest.entry)) == (
+        "page_stats", "page_stats.extension:PageStats")
+    assert manifest.tests.source == ("page_stats",)
+    assert "dufflebag-cert certify ." in result.stdout
+    code = (root / "page_stats" / "extension.py").read_text()
+    assert "class PageStats(Extension)" in code and "{{" not in code
+
+
+def test_dir_option_names_the_folder(tmp_path: Path) -> None:
+    target = tmp_path / "work" / "elsewhere"
+    result = run_cli("new", "hello", "--dir", str(target))
+    assert result.returncode == 0, result.stderr
+    assert _tree(target) == sorted(f.format(n="hello") for f in LAYOUT)
+
+
+def test_an_existing_empty_folder_is_used(tmp_path: Path) -> None:
+    (tmp_path / "hello").mkdir()
+    assert run_cli("new", "hello", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "hello" / "extension.toml").is_file()
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("Hello", "must match ^[a-z][a-z0-9_]{1,30}$"),
+        ("a", "must match"),
+        ("1st", "must match"),
+        ("x" * 32, "must match"),
+        ("my-ext", "must match"),
+        ("json", "is reserved"),
+        ("dufflebag_harness", "is reserved"),
+        ("pytest", "is reserved"),
+        ("starlette", "is reserved"),
+        ("tests", "is reserved"),
+        ("class", "Python keyword"),
+    ],
+)
+def test_invalid_names_are_refused_with_the_rule(tmp_path: Path, name: str, says: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["new", name])
+    assert result.exit_code == 2
+    assert says in result.stderr and name in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_non_empty_target_is_refused_and_left_alone(tmp_path: Path) -> None:
+    target = tmp_path / "hello"
+    target.mkdir()
+    (target / "mine.txt").write_text("keep")
+    result = run_cli("new", "hello", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "not empty" in result.stderr and str(target) in result.stderr
+    assert _tree(target) == ["mine.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hello"]
+
+
+def test_a_file_in_the_way_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "hello").write_text("a file")
+    result = run_cli("new", "hello", cwd=tmp_path)
+    assert result.returncode == 2 and "is not a folder" in result.stderr
+
+
+def test_a_failed_write_leaves_nothing_behind(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    real = Path.write_text
+    written: list[Path] = []
+
+    def failing(self: Path, data: str, *args: object, **kwargs: object) -> int:
+        if written:
+            raise OSError(28, "No space left on device")
+        written.append(self)
+        return real(self, data, "utf-8")
+
+    monkeypatch.setattr(Path, "write_text", failing)
+    with pytest.raises(OSError, match="No space left"):
+        scaffold("hello", tmp_path / "hello")
+    assert written, "the first file was written before the failure"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_target_that_appears_meanwhile_is_not_overwritten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "hello"
+    real = Path.write_text
+
+    def racing(self: Path, data: str, *args: object, **kwargs: object) -> int:
+        if not target.exists():
+            target.mkdir()
+            (target / "theirs.txt").write_bytes(b"x")
+        return real(self, data, "utf-8")
+
+    monkeypatch.setattr(Path, "write_text", racing)
+    with pytest.raises(ScaffoldError, match="not empty"):
+        scaffold("hello", target)
+    assert _tree(target) == ["theirs.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hello"]
+
+
+def test_class_names_and_placeholders() -> None:
+    assert class_name_for("page_stats") == "PageStats"
+    assert class_name_for("ab") == "Ab"
+    assert class_name_for("a__b_") == "AB"
+    assert render("x = {{ name }}; {{class_name}}", {"name": "n", "class_name": "N"}) == "x = n; N"
+    with pytest.raises(KeyError, match="version"):
+        render("{{version}}", {"name": "n"})
+
+
+def _own_tests(root: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "dufflebag_harness.fixtures.plugin",
+         "-p", "no:cacheprovider",
+         "-q", "tests"], cwd=root, env=env, capture_output=True, text=True, timeout=300,
+        check=False)
+
+
+def test_generated_tests_pass_and_catch_a_broken_route(tmp_path: Path) -> None:
+    root = tmp_path / "notes_app"
+    scaffold("notes_app", root)
+    ok = _own_tests(root)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert " passed" in ok.stdout and "failed" not in ok.stdout
+    module = root / "notes_app" / "extension.py"
+    module.write_text(module.read_text().replace('"text": text,', '"text": text.upper(),'))
+    broken = _own_tests(root)
+    assert broken.returncode == 1, broken.stdout
+
+
+@pytest.mark.slow
+def test_new_then_certify(tmp_path: Path) -> None:
+    """From ``new`` to a signed report: certified, or provisional only for PostgreSQL."""
+    started = time.perf_counter()
+    assert run_cli("new", "first_ext", cwd=tmp_path).returncode == 0
+    out = tmp_path / "report"
+    result = run_cli("certify", str(tmp_path / "first_ext"), "--out", str(out))
+    elapsed = time.perf_counter() - started
+    report = json.loads((out / "report.json").read_text())
+    not_passed = [r for r in report["results"]
+                  if r["severity"] == "required" and r["status"] != "pass"]
+    if result.returncode == 3:  # only acceptable when PostgreSQL was not available here
+        assert all(r["backend"] == "postgresql" and r["status"] == "skipped"
+                   for r in not_passed), not_passed
+    else:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert report["level"] == "certified" and not_passed == []
+    assert (out / "report.json.asc").is_file()
+    print(f"new -> {report['level']} in {elapsed:.1f} s")
