@@ -7,18 +7,21 @@ import nox
 nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
 
+#: Tool versions shared with `.ci/run`.
+CONSTRAINTS = ".ci/constraints.txt"
+
 
 @nox.session
 def tests(session: nox.Session) -> None:
     """The harness's own test suite."""
-    session.install(".[dev]")
-    session.run("python", "-m", "pytest", "-q", *session.posargs)
+    session.install("-c", CONSTRAINTS, ".[dev]")
+    session.run("python", "-m", "pytest", "-n", "auto", "-q", *session.posargs)
 
 
 @nox.session
 def certify(session: nox.Session) -> None:
     """Certify an extension (default: sample_extensions/analytics)."""
-    session.install(".")
+    session.install("-c", CONSTRAINTS, ".")
     target = session.posargs or ["sample_extensions/analytics"]
     session.run("dufflebag-cert", "certify", *target)
 
@@ -26,15 +29,16 @@ def certify(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff, plus the import rules of ARCHITECTURE.md (import-linter)."""
-    session.install(".[dev]")
-    session.run("ruff", "check", "harness", "conformance", "fixtures", "reports", "tests")
+    session.install("-c", CONSTRAINTS, ".[dev]")
+    session.run("ruff", "check", "harness", "conformance", "fixtures", "reports", "tests",
+                "noxfile.py", "docs")
     session.run("lint-imports")
 
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over the harness's packages."""
-    session.install(".[dev]")
+    session.install("-c", CONSTRAINTS, ".[dev]")
     session.run("mypy")
 
 
@@ -47,7 +51,7 @@ def html(session: nox.Session) -> None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if not chromium:
         session.error("chromium not found: apt-get install chromium")
-    session.install(".")
+    session.install("-c", CONSTRAINTS, ".")
     out = tempfile.mkdtemp(prefix="dbhtml")
     session.run("dufflebag-cert", "certify", "sample_extensions/analytics", "--profile", "quick",
                 "--out", f"{out}/report", success_codes=[0, 1, 3])
@@ -67,7 +71,7 @@ def html(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks of the host's per-request cost against bare Starlette (pytest-benchmark;
     fails when a target is missed), then the database figures. Arguments go to pytest."""
-    session.install(".[dev]")
+    session.install("-c", CONSTRAINTS, ".[dev]")
     session.run("python", "-m", "pytest", "tests/bench/bench_host.py", "-p", "no:cacheprovider",
                 "--benchmark-disable-gc", "--benchmark-json=bench-host.json", *session.posargs)
     session.run("python", "-m", "tests.db.bench_db")
@@ -81,7 +85,7 @@ LOAD_CHECKS = "PF-01,PF-03,PF-04,CC-01,CC-02"
 def load(session: nox.Session) -> None:
     """Load, memory and concurrency checks alone, full profile, against an extension
     (default: sample_extensions/analytics). A subset never certifies: exit 3 is success."""
-    session.install(".")
+    session.install("-c", CONSTRAINTS, ".")
     target = session.posargs or ["sample_extensions/analytics"]
     session.run("dufflebag-cert", "certify", *target, "--profile", "full",
                 "--only", LOAD_CHECKS, "--out", "certification/load", success_codes=[0, 3])
@@ -92,7 +96,7 @@ def docs(session: nox.Session) -> None:
     """Check docs/: relative links and anchors, every `dufflebag-cert` command and option
     shown (against its --help), `nox -s` sessions, code blocks that must parse, and that
     every page is reachable from docs/README.md; then run the documented examples."""
-    session.install(".[dev]")
+    session.install("-c", CONSTRAINTS, ".[dev]")
     session.run("python", "docs/check_docs.py")
     session.run("python", "-m", "pytest", "tests/docs/test_docs.py", "-p", "no:cacheprovider",
                 *session.posargs)
