@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from dufflebag_harness.inside.host import ExtensionState, Host
-from dufflebag_harness.inside.host._deps import plan_load
 from dufflebag_harness.sdk import ConfigError, Extension, JSONResponse, Migration, Request, Response
+from dufflebag_harness.shared.dependencies import plan_load
 
 from ._helpers import Echo, auth, meta, run, serve
 

@@ -82,3 +82,32 @@ def test_wrong_version_or_unrelated_with_is_bad_input(pair: tuple[Path, Path],
     r = run_cli("certify", str(base), "--with", str(user), "--out", str(tmp_path / "o4"))
     assert r.returncode == 2 and "does not depend on 'dep_user'" in r.stderr, r.stderr
     assert not (tmp_path / "o3").exists() and not (tmp_path / "o4").exists()
+
+
+def test_one_version_rule_on_both_sides() -> None:
+    """The parent's --with check and the host's start plan admit the same versions."""
+    from dufflebag_harness.sdk import Metadata
+    from dufflebag_harness.shared.dependencies import Unmet, plan_load, unmet
+
+    def meta(name: str, version: str, **deps: str) -> Metadata:
+        return Metadata(name=name, version=version, host_api=">=1.0,<2",
+                        description="test extension", license="MIT", dependencies=deps)
+
+    for version, expected in [("1.4.0", None), ("1.5.0rc1", None), ("2.0.0", Unmet.RANGE),
+                              ("1.x", Unmet.VERSION)]:
+        assert unmet(">=1.2,<2", version) is expected
+        plan = plan_load({"dep_user": meta("dep_user", "1.0.0", dep_base=">=1.2,<2"),
+                          "dep_base": meta("dep_base", version)})
+        assert ("dep_user" in plan.order) is (expected is None), plan
+    assert unmet("banana", "1.0.0") is Unmet.SPECIFIER
+
+
+def test_with_requirements_adds_what_is_required_first_and_cuts_cycles() -> None:
+    from dufflebag_harness.shared.dependencies import with_requirements
+
+    requires = {"app": ["mid", "absent"], "mid": ["base"], "base": [], "other": [],
+                "aa": ["bb"], "bb": ["aa"]}
+    assert with_requirements(["app", "other"], requires) == ["base", "mid", "app", "other"]
+    assert with_requirements(["mid", "app"], requires) == ["base", "mid", "app"]
+    assert with_requirements(["aa"], requires) == ["bb", "aa"]
+    assert with_requirements([], requires) == []

@@ -13,7 +13,6 @@ from dufflebag_harness.inside.db import DatabaseProvider
 from dufflebag_harness.inside.host._app import HostApp
 from dufflebag_harness.inside.host._control import check_health, lookup, reconfigure, set_enabled
 from dufflebag_harness.inside.host._core import CoreAPI
-from dufflebag_harness.inside.host._deps import plan_load
 from dufflebag_harness.inside.host._faults import FailureWindow
 from dufflebag_harness.inside.host._lifecycle import LoadFailure, load_extension, stop_extension
 from dufflebag_harness.inside.host._management import ManagementAPI
@@ -22,6 +21,7 @@ from dufflebag_harness.inside.host._options import AuditEntry, ExtensionState, H
 from dufflebag_harness.inside.host._registry import ExtensionRecord
 from dufflebag_harness.inside.host._state import HostState
 from dufflebag_harness.sdk import NAME_PATTERN, Extension, Quotas
+from dufflebag_harness.shared.dependencies import plan_load
 
 __all__ = ["Host"]
 
