@@ -51,25 +51,11 @@ async def running_host(
     an instance before the host sees it. The host is stopped on exit even when
     the body raises.
     """
-    from dufflebag_harness.inside.db.sqlite import SqliteProvider
-    from dufflebag_harness.inside.host import Host, HostOptions
-    from dufflebag_harness.sdk import Quotas
-
-    specs = [server.loaded(n) for n in names]
-    deps = [n for n in server.with_dependencies(names) if n not in names]
-    specs = [server.loaded(n) for n in deps] + specs
     with tempfile.TemporaryDirectory(prefix="dbh-probe-") as storage:
-        host = Host(HostOptions(**dict(options or {})), database=SqliteProvider(),
-                    users=list(users), storage_root=Path(storage))
-        instances: dict[str, Extension] = {}
-        for spec in specs:
-            instance = spec.cls()
-            if prepare is not None and spec.name in names:
-                prepare(spec.name, instance)
-            instances[spec.name] = instance
-            host.add(instance, quotas=Quotas(**spec.quotas) if spec.quotas else Quotas(),
-                     capabilities=frozenset(spec.capabilities),
-                     config=config if names and spec.name == names[0] else None)
+        host, instances = server.new_host(
+            names, storage_root=Path(storage), options=options, users=users, prepare=prepare,
+            config={names[0]: config} if names and config is not None else None,
+        )
         try:
             await host.start()
             yield host, instances

@@ -44,12 +44,7 @@ def _timed(instance: Any, name: str, timings: dict[str, float], errors: dict[str
 def probe_lifecycle(server: WorkerServer, args: dict[str, Any]) -> dict[str, Any]:
     """Load the extension (with what it requires), time every lifecycle call of the
     extension itself, stop twice, restart."""
-    from dufflebag_harness.inside.db.sqlite import SqliteProvider
-    from dufflebag_harness.inside.host import Host, HostOptions
-    from dufflebag_harness.sdk import Quotas
-
     name = str(args["extension"])
-    spec = server.loaded(name)
     limit = float(args.get("timeout_s", 10.0))
     timings: dict[str, float] = {}
     errors: dict[str, str] = {}
@@ -57,17 +52,12 @@ def probe_lifecycle(server: WorkerServer, args: dict[str, Any]) -> dict[str, Any
     # ``errors`` keeps collecting during stop-again and restart; ``out["errors"]`` is
     # replaced by a snapshot of the first cycle once the host has stopped.
     with tempfile.TemporaryDirectory(prefix="dbh-lc-") as storage:
-        host = Host(HostOptions(), database=SqliteProvider(), users=[], storage_root=Path(storage))
-        for dep in server.with_dependencies([name])[:-1]:
-            dep_spec = server.loaded(dep)
-            host.add(dep_spec.cls(),
-                     quotas=Quotas(**dep_spec.quotas) if dep_spec.quotas else Quotas(),
-                     capabilities=frozenset(dep_spec.capabilities))
-        instance = spec.cls()
-        for method in ("initialize", "start", "stop", "health"):
-            _timed(instance, method, timings, errors)
-        host.add(instance, quotas=Quotas(**spec.quotas) if spec.quotas else Quotas(),
-                 capabilities=frozenset(spec.capabilities))
+        def prepare(_name: str, instance: Any) -> None:
+            for method in ("initialize", "start", "stop", "health"):
+                _timed(instance, method, timings, errors)
+
+        host, instances = server.new_host([name], storage_root=Path(storage), prepare=prepare)
+        instance = instances[name]
 
         async def run() -> None:
             await asyncio.wait_for(host.start(), limit * 3)

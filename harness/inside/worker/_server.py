@@ -17,11 +17,12 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dufflebag_harness import __version__
 from dufflebag_harness.inside.worker._faults import apply_faults
 from dufflebag_harness.inside.worker._loop import LoopThread
+from dufflebag_harness.shared.dependencies import with_requirements
 from dufflebag_harness.shared.protocol import (
     PROTOCOL_VERSION,
     LineReader,
@@ -29,6 +30,10 @@ from dufflebag_harness.shared.protocol import (
     decode,
     encode,
 )
+
+if TYPE_CHECKING:
+    from dufflebag_harness.inside.host import Host, SeedUser
+    from dufflebag_harness.sdk import Extension
 
 
 class OpError(Exception):
@@ -136,26 +141,52 @@ class WorkerServer:
         self.import_errors.update(errors)
         return {"loaded": loaded, "errors": errors}
 
-    def with_dependencies(self, names: Sequence[str]) -> list[str]:
-        """``names`` plus the loaded extensions they require (transitively), deps first.
+    def new_host(
+        self,
+        names: Sequence[str],
+        *,
+        storage_root: Path,
+        database: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+        users: Sequence[SeedUser] = (),
+        config: Mapping[str, Any] | None = None,
+        faults: Mapping[str, str] | None = None,
+        prepare: Callable[[str, Extension], None] | None = None,
+    ) -> tuple[Host, dict[str, Extension]]:
+        """A host (not started) with fresh instances of ``names`` and of the loaded
+        extensions they require (transitively; each added after what it requires),
+        exactly as the platform would run them; the parent decided (``--with``)
+        which ones exist.
 
-        A host that runs an extension also runs what it depends on, exactly as
-        the platform would; the parent decided (``--with``) which ones exist.
+        ``database`` is ``host.start``'s argument (default: a private SQLite
+        database); ``config`` maps names to their configuration; ``prepare`` may
+        wrap each instance of ``names`` before the host sees it, then ``faults``
+        (name → kind) are injected.
         """
-        out: list[str] = []
+        from dufflebag_harness.inside.host import Host, HostOptions
+        from dufflebag_harness.inside.worker._databases import DatabaseArgsError, provider_from_args
+        from dufflebag_harness.sdk import Quotas
 
-        def visit(name: str, trail: tuple[str, ...]) -> None:
-            if name in out or name in trail:
-                return
-            spec = self.extensions.get(name)
-            for dep in spec.requires if spec else ():
-                if dep in self.extensions:
-                    visit(dep, (*trail, name))
-            out.append(name)
-
-        for name in names:
-            visit(name, ())
-        return out
+        for n in names:
+            self.loaded(n)
+        order = with_requirements(names, {n: e.requires for n, e in self.extensions.items()})
+        try:
+            provider = provider_from_args(database)
+        except DatabaseArgsError as exc:
+            raise OpError("UnsupportedBackend", str(exc)) from None
+        host = Host(HostOptions(**dict(options or {})), database=provider, users=list(users),
+                    storage_root=storage_root)
+        instances: dict[str, Extension] = {n: self.extensions[n].cls() for n in order}
+        if prepare is not None:
+            for n in names:
+                prepare(n, instances[n])
+        apply_faults(instances, dict(faults or {}))
+        configs = config or {}
+        for n in order:
+            spec = self.extensions[n]
+            host.add(instances[n], quotas=Quotas(**spec.quotas) if spec.quotas else Quotas(),
+                     capabilities=frozenset(spec.capabilities), config=configs.get(n))
+        return host, instances
 
     def loaded(self, name: str) -> LoadedExtension:
         """The loaded extension ``name``; its import error as an OpError otherwise."""
@@ -181,19 +212,8 @@ class WorkerServer:
         }
 
     def op_host_start(self, args: dict[str, Any]) -> dict[str, Any]:
-        from dufflebag_harness.inside.host import Host, HostOptions, SeedUser
-        from dufflebag_harness.inside.worker._databases import DatabaseArgsError, provider_from_args
-        from dufflebag_harness.sdk import Quotas
+        from dufflebag_harness.inside.host import SeedUser
 
-        names: list[str] = list(args.get("extensions", []))
-        for n in names:
-            self.loaded(n)
-        names = self.with_dependencies(names)
-        try:
-            provider = provider_from_args(args.get("database"))
-        except DatabaseArgsError as exc:
-            raise OpError("UnsupportedBackend", str(exc)) from None
-        options = HostOptions(**dict(args.get("options") or {}))
         users = [
             SeedUser(
                 id=int(u["id"]),
@@ -204,19 +224,15 @@ class WorkerServer:
             for u in args.get("users", [])
         ]
         storage = tempfile.TemporaryDirectory(prefix="dbh-storage-")
-        host = Host(options, database=provider, users=users,
-                    storage_root=Path(storage.name))
-        instances = {n: self.extensions[n].cls() for n in names}
-        apply_faults(instances, dict(args.get("faults") or {}))
-        configs: Mapping[str, Any] = args.get("config") or {}
-        for n in names:
-            spec = self.extensions[n]
-            host.add(
-                instances[n],
-                quotas=Quotas(**spec.quotas) if spec.quotas else Quotas(),
-                capabilities=frozenset(spec.capabilities),
-                config=configs.get(n),
+        try:
+            host, _ = self.new_host(
+                list(args.get("extensions", [])), storage_root=Path(storage.name),
+                database=args.get("database"), options=args.get("options"), users=users,
+                config=args.get("config"), faults=args.get("faults"),
             )
+        except BaseException:
+            storage.cleanup()
+            raise
         self.loop.run(host.start(), timeout=float(args.get("start_timeout_s", 60)))
         server, task, port = self.loop.run(self._serve(host.app))
         self._next_host += 1
