@@ -20,12 +20,10 @@ Wire shape (the ``database`` argument of the worker's ``host.start``)::
 
 from __future__ import annotations
 
-import threading
-
 from sqlalchemy.engine import Engine
 
-from dufflebag_harness.inside.db._api import check_request
 from dufflebag_harness.inside.db._pg_errors import translator
+from dufflebag_harness.inside.db._provider import ProviderBase
 from dufflebag_harness.inside.db._service import IsolatedDatabase
 from dufflebag_harness.shared.postgres import (
     GrantsError,
@@ -38,18 +36,16 @@ from dufflebag_harness.shared.postgres import (
 __all__ = ["GrantsError", "PgGrantedProvider", "PgGrants", "RoleGrant", "describe_grants"]
 
 
-class PgGrantedProvider:
+class PgGrantedProvider(ProviderBase):
     """A :class:`~dufflebag_harness.inside.db.DatabaseProvider` that only connects with the
     grants given."""
 
     def __init__(
         self, grants: PgGrants, *, pool_timeout: float = 10.0, core_pool_size: int = 5
     ) -> None:
+        super().__init__()
         self._grants = grants
         self._pool_timeout = pool_timeout
-        self._lock = threading.Lock()
-        self._closed = False
-        self._extensions: dict[str, IsolatedDatabase] = {}
         self._core = self._engine(grants.core, min(core_pool_size, grants.core.connections),
                                   "dufflebag-core")
 
@@ -61,10 +57,6 @@ class PgGrantedProvider:
     def grants(self) -> PgGrants:
         return self._grants
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     def describe_isolation(self) -> str:
         return describe_grants()
 
@@ -73,41 +65,23 @@ class PgGrantedProvider:
         self._check_open()
         return self._core
 
-    def for_extension(self, name: str, *, pool_size: int = 5) -> IsolatedDatabase:
-        """The database of ``name``, connecting as its own role (created once).
+    def _create(self, name: str, pool_size: int) -> IsolatedDatabase:
+        """The database of ``name``, connecting as its own role.
 
         The pool never exceeds the connections the parent granted the role.
+        The database itself is the parent's to drop: closing only closes the pools.
         """
-        check_request(name, pool_size)
-        with self._lock:
-            self._check_open()
-            existing = self._extensions.get(name)
-            if existing is not None:
-                return existing
-            grant = self._grants.extensions.get(name)
-            if grant is None:
-                known = ", ".join(sorted(self._grants.extensions)) or "none"
-                raise LookupError(
-                    f"no database login was provisioned for extension {name!r} "
-                    f"(provisioned: {known})"
-                )
-            engine = self._engine(grant, min(pool_size, grant.connections),
-                                  f"dufflebag-{grant.schema}")
-            db = IsolatedDatabase(backend="postgresql", schema=grant.schema, engine=engine,
-                                  translate=translator(grant.schema))
-            self._extensions[name] = db
-            return db
-
-    def close(self) -> None:
-        """Close every pool; idempotent. The database itself is the parent's to drop."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            extensions = list(self._extensions.values())
-        for db in extensions:
-            db.dispose()
-        self._core.dispose()
+        grant = self._grants.extensions.get(name)
+        if grant is None:
+            known = ", ".join(sorted(self._grants.extensions)) or "none"
+            raise LookupError(
+                f"no database login was provisioned for extension {name!r} "
+                f"(provisioned: {known})"
+            )
+        engine = self._engine(grant, min(pool_size, grant.connections),
+                              f"dufflebag-{grant.schema}")
+        return IsolatedDatabase(backend="postgresql", schema=grant.schema, engine=engine,
+                                translate=translator(grant.schema))
 
     def _engine(self, grant: RoleGrant, pool_size: int, application: str) -> Engine:
         g = self._grants
@@ -115,6 +89,5 @@ class PgGrantedProvider:
                          dbname=g.dbname, pool_size=pool_size, pool_timeout=self._pool_timeout,
                          application_name=application)
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise RuntimeError(f"this PostgreSQL provider ({self._grants.dbname}) is closed")
+    def _label(self) -> str:
+        return f"PostgreSQL provider ({self._grants.dbname})"

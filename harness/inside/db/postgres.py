@@ -25,13 +25,12 @@ cancels runaway statements (:class:`~dufflebag_harness.inside.db.StatementTimeou
 from __future__ import annotations
 
 import secrets
-import threading
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from dufflebag_harness.inside.db._api import check_request
 from dufflebag_harness.inside.db._pg_errors import translator
+from dufflebag_harness.inside.db._provider import ProviderBase
 from dufflebag_harness.inside.db._service import IsolatedDatabase
 from dufflebag_harness.shared.postgres import (
     PgAdmin,
@@ -62,7 +61,7 @@ def describe_isolation() -> str:
     )
 
 
-class PostgresProvider:
+class PostgresProvider(ProviderBase):
     """One throw-away PostgreSQL database for one host (``backend == "postgresql"``).
 
     The host's core engine connects as the admin role (this provider lives
@@ -79,15 +78,13 @@ class PostgresProvider:
     ) -> None:
         if statement_timeout <= 0:
             raise ValueError("statement_timeout must be positive (seconds)")
+        super().__init__()
         self._admin = admin
         self._token = secrets.token_hex(4)
         self._dbname = f"dufflebag_{self._token}"
         self._timeout_ms = max(1, round(statement_timeout * 1000))
         self._pool_timeout = pool_timeout
-        self._lock = threading.Lock()
-        self._closed = False
         self._roles: list[str] = []
-        self._extensions: dict[str, IsolatedDatabase] = {}
         create_database(admin, self._dbname)
         try:
             with admin.connect(self._dbname) as conn:
@@ -120,41 +117,25 @@ class PostgresProvider:
         """The cluster-wide role name extension ``name`` connects as."""
         return f"ext_{name}_{self._token}"
 
-    def for_extension(self, name: str, *, pool_size: int = 5) -> IsolatedDatabase:
-        """Create (once) the role and schema of extension ``name``; return its database."""
-        check_request(name, pool_size)
-        with self._lock:
-            self._check_open()
-            existing = self._extensions.get(name)
-            if existing is not None:
-                return existing
-            role, schema = self.role_for(name), f"ext_{name}"
-            password = new_password()
-            # One transaction: a failure leaves neither the role nor the schema behind.
-            with self._admin.connect(self._dbname) as conn, conn.transaction():
-                grant_schema_role(conn, dbname=self._dbname, role=role, schema=schema,
-                                  password=password, connection_limit=pool_size + 1,
-                                  statement_timeout_ms=self._timeout_ms)
-            self._roles.append(role)
-            engine = self._engine(
-                pool_size, user=role, password=password, application_name=f"dufflebag-{schema}"
-            )
-            db = IsolatedDatabase(
-                backend="postgresql", schema=schema, engine=engine, translate=translator(schema)
-            )
-            self._extensions[name] = db
-            return db
+    def _create(self, name: str, pool_size: int) -> IsolatedDatabase:
+        """Create the role and schema of extension ``name``; its database connects as it."""
+        role, schema = self.role_for(name), f"ext_{name}"
+        password = new_password()
+        # One transaction: a failure leaves neither the role nor the schema behind.
+        with self._admin.connect(self._dbname) as conn, conn.transaction():
+            grant_schema_role(conn, dbname=self._dbname, role=role, schema=schema,
+                              password=password, connection_limit=pool_size + 1,
+                              statement_timeout_ms=self._timeout_ms)
+        self._roles.append(role)
+        engine = self._engine(
+            pool_size, user=role, password=password, application_name=f"dufflebag-{schema}"
+        )
+        return IsolatedDatabase(
+            backend="postgresql", schema=schema, engine=engine, translate=translator(schema)
+        )
 
-    def close(self) -> None:
-        """Dispose every engine, drop the database and the roles created; idempotent."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            extensions = list(self._extensions.values())
-        for db in extensions:
-            db.dispose()
-        self._core.dispose()
+    def _release(self) -> None:
+        """Drop the database and the roles created."""
         drop_database(self._admin, self._dbname, self._roles)
         self._roles.clear()
 
@@ -169,6 +150,5 @@ class PostgresProvider:
         args.update(overrides)
         return pg_engine(pool_size=pool_size, pool_timeout=self._pool_timeout, **args)
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise RuntimeError(f"this PostgreSQL provider ({self._dbname}) is closed")
+    def _label(self) -> str:
+        return f"PostgreSQL provider ({self._dbname})"

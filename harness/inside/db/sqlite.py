@@ -31,7 +31,6 @@ from __future__ import annotations
 import re
 import secrets
 import sqlite3
-import threading
 import time
 from functools import cache
 from typing import Any
@@ -41,8 +40,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection, QueuePool
 
-from dufflebag_harness.inside.db._api import check_request
 from dufflebag_harness.inside.db._errors import StatementTimeout
+from dufflebag_harness.inside.db._provider import ProviderBase
 from dufflebag_harness.inside.db._service import ErrorTranslator, IsolatedDatabase
 from dufflebag_harness.inside.db._sqlite_authorizer import authorize, is_denial
 from dufflebag_harness.sdk import DatabaseAccessError
@@ -80,7 +79,7 @@ def describe_isolation() -> str:
     )
 
 
-class SqliteProvider:
+class SqliteProvider(ProviderBase):
     """One in-memory SQLite database set for one host (``backend == "sqlite"``)."""
 
     def __init__(
@@ -93,25 +92,19 @@ class SqliteProvider:
     ) -> None:
         if statement_timeout is not None and statement_timeout <= 0:
             raise ValueError("statement_timeout must be positive (seconds) or None")
+        super().__init__()
         self._statement_timeout = statement_timeout
         self._token = secrets.token_hex(8)
         self._busy_timeout = busy_timeout
         self._pool_timeout = pool_timeout
-        self._lock = threading.Lock()
-        self._closed = False
         self._keepers: dict[str, sqlite3.Connection] = {}
         self._order: list[str] = []  # extension names, oldest first
-        self._extensions: dict[str, IsolatedDatabase] = {}
         self._keepers[_CORE] = self._open(_CORE)
         self._core = self._engine(_CORE, core_pool_size, confined=False)
 
     @property
     def backend(self) -> str:
         return "sqlite"
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
 
     def core_engine(self) -> Engine:
         """The host's engine: ``core`` as ``main``, extensions attached as ``ext_{name}``.
@@ -126,37 +119,21 @@ class SqliteProvider:
     def describe_isolation(self) -> str:
         return describe_isolation()
 
-    def for_extension(self, name: str, *, pool_size: int = 5) -> IsolatedDatabase:
-        """Create (once) and return the database of extension ``name``."""
-        check_request(name, pool_size)
-        with self._lock:
-            self._check_open()
-            existing = self._extensions.get(name)
-            if existing is not None:
-                return existing
-            self._keepers[name] = self._open(name)
-            self._order.append(name)
-            schema = f"ext_{name}"
-            db = IsolatedDatabase(
-                backend="sqlite",
-                schema=schema,
-                engine=self._engine(name, pool_size, confined=True),
-                translate=self._translator(schema),
-            )
-            self._extensions[name] = db
-            return db
+    def _create(self, name: str, pool_size: int) -> IsolatedDatabase:
+        self._keepers[name] = self._open(name)
+        self._order.append(name)
+        schema = f"ext_{name}"
+        return IsolatedDatabase(
+            backend="sqlite",
+            schema=schema,
+            engine=self._engine(name, pool_size, confined=True),
+            translate=self._translator(schema),
+        )
 
-    def close(self) -> None:
-        """Dispose every engine and free every in-memory database; idempotent."""
+    def _release(self) -> None:
+        """Free every in-memory database."""
         with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            extensions = list(self._extensions.values())
             keepers = list(self._keepers.values())
-        for db in extensions:
-            db.dispose()
-        self._core.dispose()
         for keeper in keepers:
             keeper.close()
 
@@ -260,9 +237,8 @@ class SqliteProvider:
 
         return translate
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise RuntimeError("this SQLite provider is closed")
+    def _label(self) -> str:
+        return "SQLite provider"
 
 
 def _limit_statements(conn: sqlite3.Connection, seconds: float) -> None:
