@@ -127,12 +127,7 @@ def migrate(engine: Engine, migrations: Sequence[Migration]) -> list[int]:
                 f"migration {newest} is already applied",
                 version=m.version,
             )
-    dialect = engine.dialect.name
-    scripts = [(m, _statements(m, m.up, "up", dialect)) for m in pending]
-    for m, statements in scripts:
-        with engine.connect() as conn:
-            _run(conn, m, statements, "up")
-    return [m.version for m in pending]
+    return _apply(engine, pending, "up")
 
 
 def downgrade(engine: Engine, migrations: Sequence[Migration], to_version: int) -> list[int]:
@@ -152,12 +147,19 @@ def downgrade(engine: Engine, migrations: Sequence[Migration], to_version: int) 
                 f"cannot downgrade below it",
                 version=m.version,
             )
+    return _apply(engine, revert, "down")
+
+
+def _apply(engine: Engine, selected: Sequence[Migration], which: str) -> list[int]:
+    """Run the ``which`` (``up``/``down``) script of each of ``selected`` in order, each
+    in its own transaction; every script is checked before the first one runs."""
     dialect = engine.dialect.name
-    scripts = [(m, _statements(m, m.down, "down", dialect)) for m in revert]
+    scripts = [(m, _statements(m, m.up if which == "up" else m.down, which, dialect))
+               for m in selected]
     for m, statements in scripts:
         with engine.connect() as conn:
-            _run(conn, m, statements, "down")
-    return [m.version for m in revert]
+            _run(conn, m, statements, which)
+    return [m.version for m in selected]
 
 
 def _applied(conn: Connection) -> list[AppliedMigration]:
