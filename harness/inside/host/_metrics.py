@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import statistics
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from prometheus_client.metrics import MetricWrapperBase
 
 __all__ = ["ExtensionStats", "HostMetrics"]
+
+_F = TypeVar("_F", Counter, Gauge, Histogram)
 
 
 class ExtensionStats:
@@ -126,42 +128,27 @@ class HostMetrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self._samples = samples
         self.stats: dict[str, ExtensionStats] = {}
-        self.requests = Counter(
-            "dufflebag_extension_requests",
-            "Requests served by an extension's routes.",
-            ["extension"],
-            registry=self.registry,
-        )
-        self.errors = Counter(
-            "dufflebag_extension_errors",
-            "Requests to an extension's routes that ended in a 5xx answer.",
-            ["extension"],
-            registry=self.registry,
-        )
-        self.rejections = Counter(
-            "dufflebag_extension_rejections",
-            "Requests refused by a quota (rate_limit, concurrency) or cut (timeout).",
-            ["extension", "reason"],
-            registry=self.registry,
-        )
-        self.duration = Histogram(
-            "dufflebag_extension_request_duration_seconds",
-            "Time spent in an extension's route, middleware included.",
-            ["extension"],
-            registry=self.registry,
-        )
-        self.in_flight = Gauge(
-            "dufflebag_extension_in_flight",
-            "Requests currently inside an extension's route.",
-            ["extension"],
-            registry=self.registry,
-        )
-        self.hook_failures = Counter(
-            "dufflebag_extension_failures",
-            "Failures counted against an extension (handler, middleware, hook, timeout).",
-            ["extension"],
-            registry=self.registry,
-        )
+        self.requests = self._family(
+            Counter, "dufflebag_extension_requests", "Requests served by an extension's routes.")
+        self.errors = self._family(
+            Counter, "dufflebag_extension_errors",
+            "Requests to an extension's routes that ended in a 5xx answer.")
+        self.rejections = self._family(
+            Counter, "dufflebag_extension_rejections",
+            "Requests refused by a quota (rate_limit, concurrency) or cut (timeout).", "reason")
+        self.duration = self._family(
+            Histogram, "dufflebag_extension_request_duration_seconds",
+            "Time spent in an extension's route, middleware included.")
+        self.in_flight = self._family(
+            Gauge, "dufflebag_extension_in_flight",
+            "Requests currently inside an extension's route.")
+        self.hook_failures = self._family(
+            Counter, "dufflebag_extension_failures",
+            "Failures counted against an extension (handler, middleware, hook, timeout).")
+
+    def _family(self, kind: type[_F], name: str, documentation: str, *labels: str) -> _F:
+        """A metric family labelled by ``extension`` (then ``labels``) on this host's registry."""
+        return kind(name, documentation, ["extension", *labels], registry=self.registry)
 
     def for_extension(self, name: str) -> ExtensionStats:
         stats = self.stats.get(name)
