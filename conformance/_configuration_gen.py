@@ -4,21 +4,19 @@ Generation is Hypothesis through schemathesis' JSON Schema engine (the
 config schema becomes the request body of a one-operation OpenAPI
 document), seeded from the run's seed so a failure reproduces.
 (hypothesis-jsonschema 0.23.1 cannot draw objects with the Hypothesis this
-harness pins: it calls an internal API that changed.) Validation mirrors the
-host's: defaults merged under the given configuration, the schema's own
-draft (2020-12 by default), formats checked.
+harness pins: it calls an internal API that changed.) Validation is the
+host's own (:mod:`dufflebag_harness.shared.config`, ``merge_defaults`` re-exported
+here): defaults merged under the given configuration, the schema's own draft
+(2020-12 by default), formats checked.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Mapping
 from typing import Any
 
-from jsonschema import FormatChecker
-from jsonschema.exceptions import best_match
-from jsonschema.validators import Draft202012Validator, validator_for
+from dufflebag_harness.shared.config import best_error, merge_defaults
 
 __all__ = [
     "MAX_CONFIG_BYTES",
@@ -39,22 +37,9 @@ class GenerationFailed(Exception):
     """No configurations could be generated from this schema (the reason says why)."""
 
 
-def merge_defaults(defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
-    """``given`` laid over ``defaults``, recursively for nested objects (as the host does)."""
-    merged: dict[str, Any] = copy.deepcopy(dict(defaults))
-    for key, value in given.items():
-        base = merged.get(key)
-        if isinstance(base, Mapping) and isinstance(value, Mapping):
-            merged[key] = merge_defaults(base, value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
 def schema_error(schema: Mapping[str, Any], config: Any) -> tuple[str, str] | None:
     """``(json_path, message)`` of the error the host would report, or ``None`` if valid."""
-    cls = validator_for(schema, default=Draft202012Validator)
-    error = best_match(cls(schema, format_checker=FormatChecker()).iter_errors(config))
+    error = best_error(schema, config)
     return None if error is None else (error.json_path, error.message)
 
 

@@ -1,5 +1,9 @@
 """Configuration: defaults merged, validated against the extension's JSON Schema.
 
+Merging and validation themselves are :mod:`dufflebag_harness.shared.config`,
+which the CF checks use to predict this module's answers (``merge_defaults`` is
+re-exported here for the host's modules).
+
 Errors are :class:`dufflebag_harness.sdk.ConfigError` carrying the JSON path of the
 offending value (``$.retries``), so an author and the management API can say
 exactly what was wrong. Validation never mutates the input.
@@ -7,32 +11,19 @@ exactly what was wrong. Validation never mutates the input.
 
 from __future__ import annotations
 
-import copy
 import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from jsonschema import FormatChecker
-from jsonschema.exceptions import SchemaError, best_match
+from jsonschema.exceptions import SchemaError
 from jsonschema.validators import Draft202012Validator, validator_for
 
 from dufflebag_harness.sdk import ConfigError, Extension
+from dufflebag_harness.shared.config import best_error, merge_defaults
 
 __all__ = ["apply_config_now", "check_schema", "merge_defaults", "validate_config"]
 
 _MAX_MESSAGE = 300
-
-
-def merge_defaults(defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
-    """``given`` laid over ``defaults``, recursively for nested objects."""
-    merged: dict[str, Any] = copy.deepcopy(dict(defaults))
-    for key, value in given.items():
-        base = merged.get(key)
-        if isinstance(base, Mapping) and isinstance(value, Mapping):
-            merged[key] = merge_defaults(base, value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
 
 
 def check_schema(schema: object) -> None:
@@ -56,9 +47,7 @@ def validate_config(schema: Mapping[str, Any], config: object) -> dict[str, Any]
             f"configuration must be an object, got {type(config).__name__}", path="$"
         )
     check_schema(schema)
-    cls = validator_for(schema, default=Draft202012Validator)
-    validator = cls(schema, format_checker=FormatChecker())
-    error = best_match(validator.iter_errors(dict(config)))
+    error = best_error(schema, dict(config))
     if error is not None:
         message = error.message
         if len(message) > _MAX_MESSAGE:
