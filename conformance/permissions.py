@@ -81,6 +81,20 @@ def _tighten(ctx: CheckContext, host: HostHandle, **quotas: int) -> None:
     ctx.probe("quota.set", host_id=host_id(host), extension=ctx.extension, **quotas)
 
 
+def _limited_host(ctx: CheckContext, declared: int, figure: str) -> HostHandle | None:
+    """A host running the extension, to test a declared limit; ``None`` if it declared 0.
+
+    A declared 0 means unlimited: that is a declaration, not a violation, so the
+    figure records it and the check passes without starting a host.
+    """
+    if declared <= 0:
+        ctx.figure(figure, "unlimited (declared)")
+        return None
+    host = ctx.host()
+    require_loaded(host, ctx.extension)
+    return host
+
+
 @check(id="PE-01", title="The declared rate limit holds for everything served under the prefix",
        requires=("REQ-10.2", "REQ-10.3"), severity=REQUIRED,
        fix="Let every request reach the host's per-route guard: don't answer requests from "
@@ -89,11 +103,9 @@ def _tighten(ctx: CheckContext, host: HostHandle, **quotas: int) -> None:
 def rate_limit_holds(ctx: CheckContext) -> None:
     """Requests beyond quotas.requests_per_second get 429, whoever would have answered them."""
     declared = ctx.manifest.quotas.requests_per_second
-    if declared <= 0:
-        ctx.figure("rate_limit", "unlimited (declared)")
+    host = _limited_host(ctx, declared, "rate_limit")
+    if host is None:
         return
-    host = ctx.host()
-    require_loaded(host, ctx.extension)
     rate = min(declared, RATE_CAP)
     if rate != declared:
         _tighten(ctx, host, requests_per_second=rate)
@@ -143,11 +155,9 @@ def declared_capabilities_used(ctx: CheckContext) -> None:
 def concurrency_limit_holds(ctx: CheckContext) -> None:
     """With slow handlers, at most quotas.concurrent_requests run at once; the rest get 503."""
     declared = ctx.manifest.quotas.concurrent_requests
-    if declared <= 0:
-        ctx.figure("concurrency_limit", "unlimited (declared)")
+    host = _limited_host(ctx, declared, "concurrency_limit")
+    if host is None:
         return
-    host = ctx.host()
-    require_loaded(host, ctx.extension)
     targets = callable_routes(host, ctx.extension)
     if not targets:
         ctx.figure("concurrency_limit", "no routes to hold")
