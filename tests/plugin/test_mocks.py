@@ -21,6 +21,8 @@ from dufflebag_harness.fixtures.mocks import (
     MockStorage,
     mock_services,
 )
+from dufflebag_harness.inside.db._service import IsolatedDatabase
+from dufflebag_harness.inside.host.services._cache import MemoryCache
 from dufflebag_harness.sdk import PermissionDenied, StorageError, User
 
 T = TypeVar("T")
@@ -224,6 +226,25 @@ def test_cache_expires_entries_on_its_clock() -> None:
     with pytest.raises(TypeError, match="cache keys are strings"):
         run(cache.get(1))  # type: ignore[arg-type]
     cache.assert_called("set", key="k", ttl=10)
+
+
+def test_cache_is_the_hosts_cache_unbounded() -> None:
+    cache = MockCache()
+    assert isinstance(cache, MemoryCache)
+    for i in range(20_001):  # past the host's default bound: the fake evicts nothing
+        run(cache.set(f"k{i}", i))
+    assert len(cache.items) == 20_001 and run(cache.get("k0")) == 0
+    run(cache.set("k0", "again"))
+    assert next(iter(cache.items)) == "k0"  # a re-set key keeps its place
+
+
+def test_database_is_the_hosts_database_over_its_own_engine() -> None:
+    db = MockDatabase("demo")
+    assert isinstance(db, IsolatedDatabase)
+    run(db.execute("CREATE TABLE hits (path TEXT)"))
+    assert run(db.fetch_all("SELECT count(*) AS n FROM hits")) == [{"n": 0}]
+    db.close()
+    db.close()  # idempotent
 
 
 def test_config_hands_out_copies_and_notifies_on_replace() -> None:
