@@ -44,6 +44,7 @@ from dufflebag_harness.outside.runner.events import EventBus, Notice, RunFinishe
 from dufflebag_harness.outside.runner.execute import Executor
 from dufflebag_harness.outside.runner.plan import PlannedPair, plan_pairs
 from dufflebag_harness.outside.worker_client import WorkerClient, WorkerError, WorkerOpError
+from dufflebag_harness.shared.dependencies import unmet
 
 EXIT_CERTIFIED, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_PROVISIONAL, EXIT_INTERNAL = 0, 1, 2, 3, 4
 LEVEL_EXIT = {"certified": EXIT_CERTIFIED, "failed": EXIT_FAILED, "provisional": EXIT_PROVISIONAL}
@@ -157,10 +158,8 @@ def _read_extension(path: Path, scratch: Path) -> tuple[Manifest, Path]:
 
 def _read_dependencies(manifest: Manifest, paths: Sequence[Path],
                        scratch: Path) -> list[Manifest]:
-    """Manifests of ``--with`` extensions, each checked against what ``manifest`` asks."""
-    from packaging.specifiers import SpecifierSet
-    from packaging.version import Version
-
+    """Manifests of ``--with`` extensions, each checked against what ``manifest`` asks
+    (by the rule the host applies when it plans its start)."""
     out: list[Manifest] = []
     for i, path in enumerate(paths):
         if not path.exists():
@@ -172,7 +171,7 @@ def _read_dependencies(manifest: Manifest, paths: Sequence[Path],
         if wanted is None:
             raise BadInput(f"--with {path}: {manifest.name} does not depend on {dep.name!r} "
                            f"(its [dependencies]: {', '.join(manifest.dependencies) or 'none'})")
-        if Version(dep.version) not in SpecifierSet(wanted):
+        if unmet(wanted, dep.version) is not None:
             raise BadInput(f"--with {path}: {dep.name} {dep.version} does not satisfy "
                            f"{manifest.name}'s dependency {dep.name!r} {wanted!r}")
         out.append(dep)
