@@ -1,15 +1,24 @@
-"""Suite-wide fixtures: a private, short GnuPG home so tests never touch real keys."""
+"""Suite-wide fixtures: a private, short GnuPG home so tests never touch real keys.
+
+The suite tests the *installed* package. ``python -m pytest`` puts the checkout's root on
+``sys.path``, where the repository's folders (``harness``, ``reports``, ...) would import
+as top-level packages and hide a missing ``dufflebag_harness.`` prefix; drop it.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+_CHECKOUT = Path(__file__).resolve().parents[1]
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _CHECKOUT]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -7,22 +7,30 @@ signing process uses it to drive the worker that runs untrusted code.
 from __future__ import annotations
 
 import contextlib
-import functools
+import importlib.util
 import os
-import pwd
 import select
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import psutil
 
+from dufflebag_harness.outside.sandbox import (
+    SandboxRecord,
+    SandboxSpec,
+    detect_sandbox,
+)
+from dufflebag_harness.outside.sandbox import start as start_sandboxed
 from dufflebag_harness.shared.protocol import (
     MAX_MESSAGE_BYTES,
     PROTOCOL_VERSION,
@@ -33,7 +41,14 @@ from dufflebag_harness.shared.protocol import (
     reply_schema,
 )
 
-UNPRIVILEGED_USER = "nobody"
+#: Listening sockets handed to each worker: one per host that may be up at once.
+LISTENERS = 12
+#: RLIMIT_DATA headroom for the harness itself inside the worker (threads reserve 8 MB
+#: stacks each; uvicorn, SQLAlchemy, the reference host): the cap is the extension's
+#: ``memory_mb`` plus this. What the extension really used is judged from outside.
+HARNESS_MEMORY_MB = 1024
+#: The worker's stdout/stderr kept by the parent, at most (the tail is what matters).
+LOG_LIMIT = 32 * 1024 * 1024
 
 
 class WorkerError(Exception):
@@ -51,14 +66,20 @@ class WorkerOpError(Exception):
 
 @dataclass
 class WorkerInfo:
+    """What the report says about one worker: who it was and how it was confined."""
+
     uid: int
     pid: int
     python: str
-    uid_separated: bool
-    separation_note: str
+    sandbox: dict[str, Any] | None
+    isolation_note: str
     peak_rss_mb: float = 0.0
     log_path: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sandboxed(self) -> bool:
+        return self.sandbox is not None
 
 
 def _scrubbed_env(home: Path) -> dict[str, str]:
@@ -74,105 +95,179 @@ def _scrubbed_env(home: Path) -> dict[str, str]:
     }
 
 
-@functools.lru_cache(maxsize=1)
-def unprivileged_ids() -> tuple[int, int, str] | None:
-    """(uid, gid, note) of the unprivileged user when we can drop to it."""
-    if os.geteuid() != 0:
-        return None
-    try:
-        pw = pwd.getpwnam(UNPRIVILEGED_USER)
-    except KeyError:
-        return None
-    try:
-        probe = subprocess.run(
-            [sys.executable, "-I", "-c",
-             "import dufflebag_harness.inside.worker._server, starlette, sqlalchemy"],
-            user=pw.pw_uid, group=pw.pw_gid, extra_groups=[], cwd="/",
-            env={"PATH": "/usr/bin:/bin"}, capture_output=True, timeout=60, check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        # e.g. the interpreter lives under a 0700 home (pyenv in /root): the
-        # unprivileged user cannot even execute it, so the worker stays unseparated
-        return None
-    if probe.returncode != 0:
-        return None
-    return pw.pw_uid, pw.pw_gid, f"worker ran as {UNPRIVILEGED_USER} (uid {pw.pw_uid})"
+def harness_source_dirs() -> list[str]:
+    """Folders the worker must see to import the harness, beyond the interpreter's own.
+
+    An ordinary install lives in the interpreter's site-packages, which the sandbox
+    shows anyway. An editable install (a checkout) puts a link tree or a finder on the
+    path: show the folder the package is found in and the real folders its files link
+    to, read-only, and nothing else of the checkout.
+    """
+    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    found: set[str] = set()
+    for name in ("dufflebag_harness", "dufflebag_harness.conformance",
+                 "dufflebag_harness.fixtures", "dufflebag_harness.reports"):
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            continue
+        link_dir = os.path.dirname(os.path.abspath(spec.origin))
+        for folder in (os.path.dirname(link_dir) if name == "dufflebag_harness" else None,
+                       os.path.dirname(os.path.realpath(spec.origin))):
+            if folder and not any(folder == p or folder.startswith(p + os.sep)
+                                  for p in prefixes):
+                found.add(os.path.realpath(folder))
+    return sorted(found)
 
 
-def separation_unavailable_reason() -> str:
-    if os.geteuid() != 0:
-        return "the harness does not run as root, so the worker runs as the same user"
-    return (f"the interpreter {sys.executable} or the installed harness is not readable by "
-            f"{UNPRIVILEGED_USER}; install the harness in a world-readable virtualenv "
-            "(e.g. made from /usr/bin/python3) to separate the worker")
+def _listeners(count: int) -> list[socket.socket]:
+    """Listening TCP sockets on 127.0.0.1 for the worker's hosts.
+
+    The sandbox has no network of its own that the parent could reach, so the parent
+    makes the sockets and hands them in; the worker serves on them, the parent connects
+    to their ports. IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets
+    accepted from a TCP listener (else every response waits ~40 ms for a delayed ACK).
+    """
+    made: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+            made.append(sock)
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(128)
+            sock.set_inheritable(True)
+    except OSError:
+        for sock in made:
+            sock.close()
+        raise
+    return made
 
 
 class WorkerClient:
-    """One worker subprocess. Use as a context manager; always closed."""
+    """One worker subprocess, sandboxed unless told otherwise. Use as a context manager.
 
-    def __init__(self, *, separate_uid: bool = True, op_timeout_s: float = 120.0) -> None:
+    ``sandbox=True`` starts it inside bubblewrap (:mod:`dufflebag_harness.outside.sandbox`):
+    no network, no view of the parent's files or processes, a memory cap, every process
+    gone when it ends. ``ro_binds`` adds folders it may read (a PostgreSQL socket
+    folder). ``sandbox=False`` is for machines without a working sandbox: the report
+    then says so and the level is capped by the caller.
+    """
+
+    def __init__(self, *, sandbox: bool = True, memory_mb: int = 256,
+                 ro_binds: Sequence[str] = (), op_timeout_s: float = 120.0) -> None:
         self.op_timeout_s = op_timeout_s
         self._dir = Path(tempfile.mkdtemp(prefix="dbw-"))
+        self._logdir = Path(tempfile.mkdtemp(prefix="dbwl-"))
         for sub in ("home", "tmp", "ext", "cwd"):
             (self._dir / sub).mkdir()
-        ids = unprivileged_ids() if separate_uid else None
-        self.uid_separated = ids is not None
-        self.separation_note = ids[2] if ids else separation_unavailable_reason()
-        if ids:
-            os.chmod(self._dir, 0o755)
-            for sub in ("home", "tmp", "cwd"):
-                os.chown(self._dir / sub, ids[0], ids[1])
         self.ext_dir = self._dir / "ext"
+        self.log_path = self._logdir / "worker.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the worker
+        self.dead: str | None = None
+        self.peak_rss_mb = 0.0
+        self._stop_poll = threading.Event()
+        self._closed = False
+        listeners = _listeners(LISTENERS)
+        self.ports = frozenset(s.getsockname()[1] for s in listeners)
         cmd_r, cmd_w = os.pipe()
         rep_r, rep_w = os.pipe()
-        self.log_path = self._dir / "worker.log"
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the worker
-        kwargs: dict[str, Any] = {}
-        if ids:
-            kwargs.update(user=ids[0], group=ids[1], extra_groups=[])
-        self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-m", "dufflebag_harness.inside.worker",
-             "--cmd-fd", str(cmd_r), "--reply-fd", str(rep_w)],
-            pass_fds=(cmd_r, rep_w), stdin=subprocess.DEVNULL, stdout=self._log,
-            stderr=subprocess.STDOUT, cwd=self._dir / "cwd", env=_scrubbed_env(self._dir),
-            start_new_session=True, **kwargs,
-        )
-        os.close(cmd_r)
-        os.close(rep_w)
+        out_r, out_w = os.pipe()
+        fds = [s.fileno() for s in listeners]
+        argv = [sys.executable, "-I", "-m", "dufflebag_harness.inside.worker",
+                "--cmd-fd", str(cmd_r), "--reply-fd", str(rep_w),
+                "--listen-fds", ",".join(map(str, fds))]
+        env = _scrubbed_env(self._dir)
+        self.sandbox_record: dict[str, Any] | None = None
+        try:
+            if sandbox:
+                spec = SandboxSpec(env=env, cwd=str(self._dir / "cwd"),
+                                   rw_binds=(str(self._dir),),
+                                   ro_binds=(*harness_source_dirs(), *ro_binds),
+                                   memory_mb=memory_mb + HARNESS_MEMORY_MB)
+                status = detect_sandbox()
+                self.proc = start_sandboxed(
+                    spec, argv, pass_fds=(cmd_r, rep_w, *fds), stdin=subprocess.DEVNULL,
+                    stdout=out_w, stderr=out_w, start_new_session=True, status=status)
+                self.sandbox_record = SandboxRecord.from_spec(spec, status).to_json()
+                self.isolation_note = (f"sandboxed with bubblewrap {status.version}: no "
+                                       "network, only its own files, its own processes")
+            else:
+                self.proc = subprocess.Popen(
+                    argv, pass_fds=(cmd_r, rep_w, *fds), stdin=subprocess.DEVNULL,
+                    stdout=out_w, stderr=out_w, cwd=self._dir / "cwd", env=env,
+                    start_new_session=True)
+                self.isolation_note = "not sandboxed: the worker ran as the harness's own user"
+        except BaseException:
+            for fd in (cmd_r, cmd_w, rep_r, rep_w, out_r, out_w):
+                os.close(fd)
+            for sock in listeners:
+                sock.close()
+            self._log.close()
+            shutil.rmtree(self._dir, ignore_errors=True)
+            shutil.rmtree(self._logdir, ignore_errors=True)
+            raise
+        for fd in (cmd_r, rep_w, out_w):
+            os.close(fd)
+        for sock in listeners:  # the worker holds them now; the parent only connects
+            sock.close()
         self._cmd_w = cmd_w
         self._reader = LineReader(rep_r)
         self._validator = jsonschema.Draft202012Validator(reply_schema())
         self._next_id = 0
         self._lock = threading.Lock()
-        self.peak_rss_mb = 0.0
-        self._stop_poll = threading.Event()
+        self._drain = threading.Thread(target=self._drain_output, args=(out_r,), daemon=True)
+        self._drain.start()
         self._poller = threading.Thread(target=self._poll_memory, daemon=True)
         self._poller.start()
-        self.dead: str | None = None
         hello = self.call("hello", timeout=60)
         if hello.get("protocol") != PROTOCOL_VERSION:
             self.kill(f"worker speaks protocol {hello.get('protocol')!r}")
             raise WorkerError("worker protocol version mismatch")
         self.info = WorkerInfo(
             uid=int(hello["uid"]), pid=int(hello["pid"]), python=str(hello["python"]),
-            uid_separated=self.uid_separated and int(hello["uid"]) != 0,
-            separation_note=self.separation_note, log_path=str(self.log_path),
+            sandbox=self.sandbox_record, isolation_note=self.isolation_note,
+            log_path=str(self.log_path),
         )
+
+    # -- what leaves the sandbox ------------------------------------------------
+    def _drain_output(self, fd: int) -> None:
+        """Copy the worker's stdout/stderr (one pipe, read at the fd level) to the log.
+
+        The log lives in a folder the sandbox cannot see, so nothing inside can
+        rewrite what it already wrote; past :data:`LOG_LIMIT` the rest is dropped.
+        """
+        written = 0
+        with contextlib.suppress(OSError):
+            while chunk := os.read(fd, 65536):
+                if written < LOG_LIMIT:
+                    self._log.write(chunk[: LOG_LIMIT - written])
+                    self._log.flush()
+                    written += len(chunk)
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+    def processes(self) -> list[psutil.Process]:
+        """Every process the worker's sandbox holds, seen from outside (bwrap's own
+        two excluded when sandboxed)."""
+        try:
+            top = psutil.Process(self.proc.pid)
+            inside = top.children(recursive=True)
+        except psutil.Error:
+            return []
+        if self.sandbox_record is None:
+            return [top, *inside]
+        # bwrap's outer process is ``top``; its pid-1 reaper is its only child
+        return [p for p in inside if p.ppid() != self.proc.pid]
 
     # -- memory ------------------------------------------------------------
     def _poll_memory(self) -> None:
-        import psutil
-
-        try:
-            proc = psutil.Process(self.proc.pid)
-        except psutil.Error:
-            return
         while not self._stop_poll.wait(0.1):
-            try:
-                rss = proc.memory_info().rss / (1024 * 1024)
-            except psutil.Error:
+            total = 0.0
+            for proc in self.processes():
+                with contextlib.suppress(psutil.Error):
+                    total += proc.memory_info().rss
+            self.peak_rss_mb = max(self.peak_rss_mb, total / (1024 * 1024))
+            if self.proc.poll() is not None:
                 return
-            self.peak_rss_mb = max(self.peak_rss_mb, rss)
 
     # -- calls -------------------------------------------------------------
     def call(self, op: str, /, timeout: float | None = None, **args: Any) -> dict[str, Any]:
@@ -192,6 +287,10 @@ class WorkerClient:
             reply = self._read_reply(op, req_id, timeout or self.op_timeout_s)
         if reply["ok"]:
             result: dict[str, Any] = reply["result"]
+            if op == "host.start" and result.get("port") not in self.ports:
+                # the parent connects to what the worker names: only its own sockets
+                self.kill(f"host.start answered port {result.get('port')!r}, not one it was given")
+                raise WorkerError("host.start answered a port the worker was not given")
             return result
         err = reply["error"]
         raise WorkerOpError(str(err["kind"]), str(err["message"]))
@@ -237,11 +336,18 @@ class WorkerClient:
     # -- teardown ----------------------------------------------------------
     def kill(self, reason: str) -> None:
         self.dead = self.dead or reason
+        inside = self.processes()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, 9)
+        for proc in inside:  # the sandbox dies with bwrap; do not wait for the kernel
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
         self.proc.wait(timeout=10)
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         if not self.dead:
             with contextlib.suppress(WorkerError, WorkerOpError):
                 self.call("shutdown", timeout=10)
@@ -249,12 +355,15 @@ class WorkerClient:
                 self.proc.wait(timeout=10)
             self.kill("closed")
         self._stop_poll.set()
-        self.info.peak_rss_mb = round(self.peak_rss_mb, 1) if hasattr(self, "info") else 0.0
+        self._drain.join(timeout=5)
+        if hasattr(self, "info"):
+            self.info.peak_rss_mb = round(self.peak_rss_mb, 1)
         for fd in (self._cmd_w, self._reader.fd):
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._log.close()
         shutil.rmtree(self._dir, ignore_errors=True)
+        shutil.rmtree(self._logdir, ignore_errors=True)
 
     def __enter__(self) -> WorkerClient:
         return self

@@ -21,7 +21,7 @@ __all__ = ["render_html"]
 @cache
 def _environment() -> Environment:
     env = Environment(
-        loader=PackageLoader("reports", "templates"),
+        loader=PackageLoader("dufflebag_harness.reports", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,

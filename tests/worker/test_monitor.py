@@ -302,7 +302,7 @@ def test_the_worker_installs_the_monitor_and_reports_through_probes(tmp_path: Pa
 
     root = Path(__file__).resolve().parents[2] / "sample_extensions" / "rogues" / "statsd_metrics"
     manifest = load_manifest(root)
-    with WorkerClient(separate_uid=False) as worker:
+    with WorkerClient() as worker:
         copy = materialize(root, worker.ext_dir / manifest.name)
         worker.call("load", extensions=[{"name": manifest.name, "root": str(copy),
                                          "entry": str(manifest.entry)}])

@@ -38,8 +38,10 @@ def test_worker_is_isolated_and_scrubbed(tmp_path: Path, monkeypatch: pytest.Mon
     with WorkerClient() as worker:
         info = worker.call("hello")
         assert info["isolated"] is True
-        if os.geteuid() == 0 and worker.uid_separated:
-            assert info["uid"] != 0 and worker.info.uid_separated
+        # sandboxed: uid 65534 in namespaces of its own, and the report says so
+        assert info["uid"] == 65534 and info["pid"] != worker.proc.pid
+        assert worker.info.sandboxed and worker.info.sandbox is not None
+        assert worker.info.sandbox["network"] == "none"
         root = _write_ext(worker.ext_dir / "probe", """
             import json, os, sys
             from dufflebag_harness.sdk import Extension, Metadata
@@ -75,7 +77,8 @@ def test_import_failure_is_data_not_a_crash(tmp_path: Path) -> None:
 def test_killed_worker_fails_closed() -> None:
     worker = WorkerClient()
     try:
-        os.killpg(worker.proc.pid, 9)
+        for proc in worker.processes():  # the worker itself dies, as in a crash
+            proc.kill()
         # depending on timing the request cannot be sent (broken pipe) or the reply
         # never comes (exited): either way it is a WorkerError, never an answer
         with pytest.raises(WorkerError, match=r"exited|could not send"):
@@ -96,25 +99,3 @@ def test_timeout_kills_the_worker(tmp_path: Path) -> None:
             worker.call("load", timeout=1, extensions=[
                 {"name": "probe_ext", "root": str(root), "entry": "probe_ext:X"}])
         assert worker.proc.poll() is not None
-
-
-def test_unreadable_interpreter_means_no_separation_not_a_crash(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """A venv made from an interpreter under a 0700 home cannot be executed by nobody:
-    the worker must then run unseparated (and say so), never crash the run."""
-    from dufflebag_harness.outside import worker_client as client_module
-
-    if os.geteuid() != 0:
-        pytest.skip("uid separation is only attempted as root")
-    hidden = tmp_path / "private"
-    hidden.mkdir(mode=0o700)
-    fake_python = hidden / "python3"
-    fake_python.symlink_to(client_module.sys.executable)
-    os.chmod(tmp_path, 0o755)
-    client_module.unprivileged_ids.cache_clear()
-    monkeypatch.setattr(client_module.sys, "executable", str(fake_python))
-    try:
-        assert client_module.unprivileged_ids() is None
-        assert "not readable" in client_module.separation_unavailable_reason()
-    finally:
-        client_module.unprivileged_ids.cache_clear()

@@ -61,6 +61,7 @@ class RunningHost:
     task: Any
     port: int
     storage: tempfile.TemporaryDirectory[str]
+    listener: int
 
 
 def _jsonable(value: Any) -> Any:
@@ -76,7 +77,9 @@ def _jsonable(value: Any) -> Any:
 
 
 class WorkerServer:
-    def __init__(self) -> None:
+    def __init__(self, listeners: Sequence[int] = ()) -> None:
+        #: fds of listening sockets the parent handed in, free ones first in line
+        self._listeners: list[int] = list(listeners)
         self.extensions: dict[str, LoadedExtension] = {}
         self.import_errors: dict[str, str] = {}
         self.hosts: dict[str, RunningHost] = {}
@@ -233,24 +236,37 @@ class WorkerServer:
         except BaseException:
             storage.cleanup()
             raise
-        self.loop.run(host.start(), timeout=float(args.get("start_timeout_s", 60)))
-        server, task, port = self.loop.run(self._serve(host.app))
+        try:
+            listener = self._take_listener()
+        except OpError:
+            storage.cleanup()
+            raise
+        try:
+            self.loop.run(host.start(), timeout=float(args.get("start_timeout_s", 60)))
+            server, task, port = self.loop.run(self._serve(host.app, listener))
+        except BaseException:
+            self._listeners.append(listener)
+            storage.cleanup()
+            raise
         self._next_host += 1
         host_id = f"h{self._next_host}"
-        self.hosts[host_id] = RunningHost(host, server, task, port, storage)
+        self.hosts[host_id] = RunningHost(host, server, task, port, storage, listener)
         return {"host_id": host_id, "port": port, "load_errors": dict(host.load_errors)}
 
-    async def _serve(self, app: Any) -> tuple[Any, Any, int]:
+    def _take_listener(self) -> int:
+        if not self._listeners:
+            raise OpError("NoListener", "every listening socket the parent gave is in use: "
+                                        "stop a host before starting another")
+        return self._listeners.pop(0)
+
+    async def _serve(self, app: Any, listener: int) -> tuple[Any, Any, int]:
         import asyncio
 
         import uvicorn
 
-        # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets of a
-        # listener whose protocol is TCP; without it every response waits ~40 ms for a
-        # delayed ACK between uvicorn's header and body writes.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
+        # uvicorn closes the sockets it serves when it stops: serve a duplicate, so the
+        # parent's listening socket (and its port) can serve the next host
+        sock = socket.socket(fileno=os.dup(listener))
         port = sock.getsockname()[1]
         config = uvicorn.Config(app, lifespan="off", access_log=False, log_level="warning")
         server = uvicorn.Server(config)
@@ -279,8 +295,11 @@ class WorkerServer:
             finally:
                 await running.host.stop()
 
-        self.loop.run(stop(), timeout=30)
-        running.storage.cleanup()
+        try:
+            self.loop.run(stop(), timeout=30)
+        finally:
+            self._listeners.append(running.listener)  # least recently used goes last
+            running.storage.cleanup()
         return {"stopped": True}
 
     def op_probe(self, args: dict[str, Any]) -> dict[str, Any]:

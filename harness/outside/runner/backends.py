@@ -110,6 +110,14 @@ class Backends:
         self._provisioner.sweep_stale()  # left on a shared server by runs killed with -9
         self._provisioner.warm()
 
+    def sandbox_binds(self) -> list[str]:
+        """Folders a sandboxed worker must see to reach the run's servers: the unix-socket
+        folder of a local PostgreSQL (connecting works through a read-only bind)."""
+        server = self._server
+        if server is not None and server.host.startswith("/"):
+            return [server.host]
+        return []
+
     def unavailable(self) -> dict[str, str]:
         """Backend → reason it cannot be used in this run."""
         return dict(self._unavailable)
