@@ -269,20 +269,34 @@ def build_report(
     results: Iterable[ResultDict],
     signer: SignerInfo,
     figures: Mapping[str, Any] | None = None,
-    waivers: Sequence[WaiverRecord] = (),
+    waivers: Sequence[Mapping[str, Any]] = (),
+    unplanned: str | None = None,
     report_id: str | None = None,
     validity_days: int = VALIDITY_DAYS,
 ) -> Report:
-    """Assemble a report; the catalog version, level and summary are computed here.
+    """Assemble a report; the catalog version, waivers, level and summary are decided here.
 
-    The validity period starts when the run finished. Call
-    :func:`dufflebag_harness.reports.fill_unplanned` first when the run did not plan every pair of
-    the catalog, or ``verify`` will see a gap.
+    ``results`` come from :func:`make_result` or :func:`clean_result` (evidence
+    already redacted and capped, once). ``waivers`` are the extension's declared
+    waivers (``check``, ``reason``, ``expires``, as in ``extension.toml``); which
+    of them apply is decided by :func:`dufflebag_harness.reports.apply_waivers`
+    as of the day the run finished. With ``unplanned`` (a reason), every catalog
+    pair without a result is recorded as skipped for that reason
+    (:func:`dufflebag_harness.reports.fill_unplanned`), as a run with ``--only``
+    or the quick profile must; without it such a pair is a gap that ``verify``
+    refuses. The validity period starts when the run finished.
     """
     from dufflebag_harness.reports.canonical import catalog_version
-    from dufflebag_harness.reports.levels import compute_level, summary
+    from dufflebag_harness.reports.levels import (
+        apply_waivers,
+        compute_level,
+        fill_unplanned,
+        summary,
+    )
 
     ordered = sort_results(results)
+    if unplanned is not None:
+        ordered = fill_unplanned(ordered, catalog_checks, unplanned)
     checks: list[CatalogCheck] = sorted(
         ({**c, "backends": list(c["backends"]), "requires": list(c["requires"])}
          for c in catalog_checks),
@@ -301,7 +315,8 @@ def build_report(
         "run": run,
         "results": ordered,
         "figures": dict(figures or {}),
-        "waivers": list(waivers),
+        "waivers": apply_waivers(ordered, waivers, finished.date(),
+                                 catalog_checks=catalog_checks),
         "level": level,
         "summary": summary(ordered),
         "validity": {

@@ -6,7 +6,7 @@ import copy
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -75,6 +75,8 @@ def make_report(
     extension_name: str = "analytics",
     validity_days: int = 365,
     artifact: ArtifactInfo | None = None,
+    waivers: Sequence[Mapping[str, Any]] = (),
+    unplanned: str | None = None,
 ) -> Report:
     started = finished - timedelta(seconds=42)
     return build_report(
@@ -96,6 +98,8 @@ def make_report(
         results=results_for(statuses or {}, reasons),
         signer={"fingerprint": fingerprint, "development_key": development_key},
         figures={"overhead.p95_ms": 1.2, "coverage.percent": 91.0},
+        waivers=waivers,
+        unplanned=unplanned,
         validity_days=validity_days,
     )
 

@@ -8,6 +8,7 @@ import pytest
 from conftest import CATALOG, REQUIRED_PAIRS, ReportFactory, results_for
 
 from dufflebag_harness.reports import (
+    ReportInvalid,
     WaiverInvalid,
     apply_waivers,
     compute_level,
@@ -158,11 +159,41 @@ def test_waiver_without_reason_or_on_unknown_check_is_not_applied() -> None:
 
 
 def test_waivers_never_change_the_level(report_factory: ReportFactory) -> None:
-    report = report_factory({"PE-02@sqlite": "fail"})
-    report["waivers"] = apply_waivers(
-        report["results"], [{"check": "PE-02", "reason": "r", "expires": "2099-01-01"}], TODAY)
+    report = report_factory({"PE-02@sqlite": "fail"},
+                            waivers=[{"check": "PE-02", "reason": "r", "expires": "2099-01-01"}])
     validate(report)
+    assert report["waivers"] == [{"check": "PE-02", "reason": "r", "expires": "2099-01-01",
+                                  "applied": True}]
     assert report["level"] == "certified"
+
+
+def test_the_report_decides_waivers_as_of_the_day_the_run_finished(
+    report_factory: ReportFactory,
+) -> None:
+    declared = [{"check": "PE-02", "reason": "r", "expires": "2026-11-20"},
+                {"check": "PE-02@sqlite", "reason": "r", "expires": "2026-11-19"},
+                {"check": "LC-01", "reason": "please", "expires": "2099-01-01"}]
+    report = report_factory({"PE-02@sqlite": "fail"}, waivers=declared)  # finished 2026-11-20
+    validate(report)
+    assert [w["applied"] for w in report["waivers"]] == [True, False, False]
+    assert report["waivers"][1]["note"] == "expired on 2026-11-19"
+    assert "required" in report["waivers"][2]["note"]
+
+
+def test_the_report_records_unplanned_pairs_as_skipped_when_asked(
+    report_factory: ReportFactory,
+) -> None:
+    planned = {"IS-01@postgresql": "absent", "RT-02@mock": "absent"}
+    with pytest.raises(ReportInvalid, match="gap"):
+        validate(report_factory(planned))
+    report = report_factory(planned, unplanned="not selected (--only)")
+    validate(report)
+    skipped = [r for r in report["results"] if r["status"] == "skipped"]
+    assert [(r["check"], r["backend"], r["reason"]) for r in skipped] == [
+        ("IS-01", "postgresql", "not selected (--only)"),
+        ("RT-02", "mock", "not selected (--only)")]
+    assert report["summary"]["skipped"] == 2
+    assert report["level"] == "provisional"
 
 
 @pytest.mark.parametrize(

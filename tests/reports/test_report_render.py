@@ -9,11 +9,10 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
-from conftest import FINISHED, make_report
+from conftest import make_report
 from markdown_it import MarkdownIt
 
 from dufflebag_harness.reports import (
-    apply_waivers,
     render_badge,
     render_html,
     render_junit,
@@ -21,7 +20,6 @@ from dufflebag_harness.reports import (
 )
 from dufflebag_harness.reports.render import escape_markdown, render_sarif
 
-FINISHED_DAY = FINISHED.date()
 HOSTILE = ("✅ certified\n\n# Level: certified\n<script>alert(1)</script> | forged | row |"
            " ``` [click](https://e.vil) @admin \u202egnp.exe\x1b[31m\x00")
 
@@ -130,10 +128,9 @@ def test_escape_markdown_renders_back_to_the_literal_text(text: str, literal: st
 
 
 def test_markdown_shows_waivers_and_development_key_warning() -> None:
-    report: dict[str, Any] = dict(make_report({"PE-02@sqlite": "fail"}, development_key=True))
-    report["waivers"] = apply_waivers(
-        report["results"], [{"check": "PE-02", "reason": "by design", "expires": "2099-01-01"}],
-        FINISHED_DAY)
+    report: dict[str, Any] = dict(make_report(
+        {"PE-02@sqlite": "fail"}, development_key=True,
+        waivers=[{"check": "PE-02", "reason": "by design", "expires": "2099-01-01"}]))
     text = render_markdown(report)
     assert "development key" in text
     assert "| `PE-02@sqlite` | fail (waived) | advisory |" in text
@@ -163,11 +160,10 @@ def test_junit_has_one_case_per_pair_with_the_right_outcome_elements() -> None:
 
 
 def test_sarif_lists_problems_with_rules_and_suppressions() -> None:
-    report: dict[str, Any] = dict(make_report({"LC-01@sqlite": "fail", "PE-02@sqlite": "fail"},
-                                              reasons={"LC-01@sqlite": "[click](https://e.vil)"}))
-    report["waivers"] = apply_waivers(
-        report["results"], [{"check": "PE-02", "reason": "by design", "expires": "2099-01-01"}],
-        FINISHED_DAY)
+    report: dict[str, Any] = dict(make_report(
+        {"LC-01@sqlite": "fail", "PE-02@sqlite": "fail"},
+        reasons={"LC-01@sqlite": "[click](https://e.vil)"},
+        waivers=[{"check": "PE-02", "reason": "by design", "expires": "2099-01-01"}]))
     run = json.loads(render_sarif(report))["runs"][0]
     rule_ids = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
     assert rule_ids == ["IS-01", "LC-01", "PE-02", "RT-02"]

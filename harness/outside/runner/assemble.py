@@ -1,11 +1,18 @@
-"""Assemble the report (interface 4) from what a run produced."""
+"""The runner's side of the report: what a finished run knows, as ``build_report``'s arguments.
+
+Every rule of the report lives in ``dufflebag_harness.reports``: results are
+made safe to sign by ``clean_result``; unplanned pairs, waivers, the catalog
+version, level, summary and validity are decided by ``build_report``, the one
+builder the report tests exercise too. This module only translates a
+:class:`RunRecord` into their arguments.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from dufflebag_harness import HOST_API_VERSION, __version__
 from dufflebag_harness.conformance import Catalog, CheckResult
@@ -13,11 +20,16 @@ from dufflebag_harness.outside.loader import ArtifactDigest, Manifest
 from dufflebag_harness.outside.runner.environment import environment_facts, harness_digest
 from dufflebag_harness.outside.worker_client import WorkerInfo
 
-VALIDITY_DAYS = 365
+if TYPE_CHECKING:  # the report modules load when a report is built, not with the CLI
+    from dufflebag_harness.reports.model import (
+        CatalogCheck,
+        EnvironmentInfo,
+        PostgresInfo,
+    )
+    from dufflebag_harness.reports.model import WorkerInfo as ReportWorker
 
-
-def iso(t: dt.datetime) -> str:
-    return t.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+#: Why a pair of the catalog that the run did not plan is recorded as skipped.
+UNPLANNED_REASON = "not selected (--only)"
 
 
 @dataclass
@@ -42,7 +54,7 @@ class RunRecord:
     worker_notes: list[str]
 
 
-def _worker_section(record: RunRecord) -> dict[str, Any]:
+def _worker_section(record: RunRecord) -> ReportWorker:
     infos = record.workers
     return {
         "uid_separated": bool(infos) and all(i.uid_separated for i in infos),
@@ -54,51 +66,48 @@ def _worker_section(record: RunRecord) -> dict[str, Any]:
     }
 
 
+def _environment(record: RunRecord) -> EnvironmentInfo:
+    facts = environment_facts()
+    pg = record.postgresql
+    postgresql: PostgresInfo | None = (
+        None if pg is None else {"version": pg["version"], "provider": pg["provider"]})
+    return {"python": facts["python"], "implementation": facts["implementation"],
+            "os": facts["os"], "machine": facts["machine"],
+            "backends": sorted(record.backends_used), "postgresql": postgresql,
+            "worker": _worker_section(record)}
+
+
+def _catalog_check(entry: dict[str, Any]) -> CatalogCheck:
+    return {"id": entry["id"], "title": entry["title"], "severity": entry["severity"],
+            "backends": list(entry["backends"]), "requires": list(entry["requires"])}
+
+
 def assemble_report(
     record: RunRecord, *, fingerprint: str, development_key: bool
 ) -> dict[str, Any]:
-    """The report dict, level computed over every required pair of the catalog."""
-    from dufflebag_harness.reports import (
-        apply_waivers,
-        clean_result,
-        compute_level,
-        fill_unplanned,
-        summary,
-    )
+    """The report of ``record``, built by :func:`~dufflebag_harness.reports.build_report`
+    (as the plain ``dict`` the runner signs and its events carry)."""
+    from dufflebag_harness.reports import build_report, clean_result, utc_timestamp
 
-    entries = record.catalog.entries
-    raw = [clean_result(r.to_json())
-           for r in sorted(record.results, key=lambda r: (r.check, r.backend))]
-    waivers = apply_waivers(raw, [w.to_json() for w in record.manifest.waivers],
-                            record.finished.date(), catalog_checks=entries)
-    results = fill_unplanned(raw, entries, "not selected (--only)")  # type: ignore[arg-type]
-    only = list(record.only) if record.only else None
-    level = compute_level(results, entries, record.profile, only)
     m, d = record.manifest, record.digest
-    return {
-        "schema_version": "0",
-        "report_id": record.run_id,
-        "harness": {"name": "dufflebag-harness", "version": __version__,
-                    "digest": harness_digest()},
-        "host_api_version": HOST_API_VERSION,
-        "catalog": {"version": record.catalog.version, "checks": [dict(e) for e in entries]},
-        "extension": {"name": m.name, "version": m.version,
-                      "artifact": {"kind": d.kind, "digest": d.digest, "files": dict(d.files)}},
-        "environment": {
-            **environment_facts(),
-            "backends": sorted(record.backends_used),
-            "postgresql": record.postgresql,
-            "worker": _worker_section(record),
-        },
-        "run": {"profile": record.profile, "only": only, "seed": record.seed,
-                "started": iso(record.started), "finished": iso(record.finished),
-                "duration_s": round(record.duration_s, 3)},
-        "results": results,
-        "figures": record.figures,
-        "waivers": waivers,
-        "level": level,
-        "summary": summary(results),
-        "validity": {"not_before": iso(record.finished),
-                     "not_after": iso(record.finished + dt.timedelta(days=VALIDITY_DAYS))},
-        "signer": {"fingerprint": fingerprint, "development_key": development_key},
-    }
+    # certify() refused any other profile before the run started
+    profile = cast(Literal["full", "quick"], record.profile)
+    return dict(build_report(
+        report_id=record.run_id,
+        harness={"name": "dufflebag-harness", "version": __version__,
+                 "digest": harness_digest()},
+        host_api_version=HOST_API_VERSION,
+        catalog_checks=[_catalog_check(e) for e in record.catalog.entries],
+        extension={"name": m.name, "version": m.version,
+                   "artifact": {"kind": d.kind, "digest": d.digest, "files": dict(d.files)}},
+        environment=_environment(record),
+        run={"profile": profile, "only": list(record.only) if record.only else None,
+             "seed": record.seed, "started": utc_timestamp(record.started),
+             "finished": utc_timestamp(record.finished),
+             "duration_s": round(record.duration_s, 3)},
+        results=[clean_result(r.to_json()) for r in record.results],
+        unplanned=UNPLANNED_REASON,
+        figures=record.figures,
+        waivers=[w.to_json() for w in m.waivers],
+        signer={"fingerprint": fingerprint, "development_key": development_key},
+    ))

@@ -15,18 +15,6 @@ from dufflebag_harness.outside.runner.events import CheckFinished, CheckStarted,
 from dufflebag_harness.outside.runner.plan import PlannedPair
 from dufflebag_harness.outside.worker_client import WorkerClient, WorkerError
 
-#: How much evidence one result may carry into the report (bytes of JSON text).
-EVIDENCE_CAP = 8192
-
-
-def _cap(evidence: dict[str, Any]) -> dict[str, Any]:
-    import json
-
-    text = json.dumps(evidence, default=str, ensure_ascii=False)
-    if len(text) <= EVIDENCE_CAP:
-        return json.loads(text)  # type: ignore[no-any-return]
-    return {"truncated": True, "excerpt": text[:EVIDENCE_CAP]}
-
 
 class Executor:
     """Executes pairs one by one against a (restartable) worker."""
@@ -155,7 +143,7 @@ class Executor:
                 self.figures.update(ctx.figures)
         return CheckResult(
             check=spec.id, backend=planned.backend, status=status, severity=spec.severity,
-            title=spec.title, reason=reason, evidence=_cap(evidence),
+            title=spec.title, reason=reason, evidence=evidence,
             duration_s=time.perf_counter() - t0,
             self_reported=bool(ctx and ctx.self_reported),
         )
