@@ -80,9 +80,10 @@ def _extension(tmp_path: Path) -> Path:
     return root
 
 
-def _worker(uid: int, separated: bool, rss: float, note: str) -> WorkerInfo:
-    return WorkerInfo(uid=uid, pid=4242, python="3.11.9", uid_separated=separated,
-                      separation_note=note, peak_rss_mb=rss)
+def _worker(uid: int, sandboxed: bool, rss: float, note: str) -> WorkerInfo:
+    return WorkerInfo(uid=uid, pid=4242, python="3.11.9",
+                      sandbox={"kind": "bubblewrap"} if sandboxed else None,
+                      isolation_note=note, peak_rss_mb=rss)
 
 
 def _result(check: str, backend: str, status: Status, severity: Severity, *,
@@ -109,8 +110,8 @@ def test_the_runner_report_is_build_report_of_the_same_run(tmp_path: Path) -> No
         ],
         figures={"overhead.p95_ms": 1.5},
         backends_used=["sqlite", "postgresql"], postgresql=dict(PG),
-        workers=[_worker(65534, True, 80.5, "ran as nobody"),
-                 _worker(0, False, 120.25, "could not drop privileges")],
+        workers=[_worker(65534, True, 80.5, "sandboxed"),
+                 _worker(0, False, 120.25, "no sandbox on this machine")],
         worker_notes=["worker restarted after: killed"],
     )
 
@@ -141,7 +142,7 @@ def test_the_runner_report_is_build_report_of_the_same_run(tmp_path: Path) -> No
                      "backends": ["postgresql", "sqlite"],
                      "postgresql": {"version": "16.4", "provider": "local"},
                      "worker": {"uid_separated": False, "uid": 65534, "python": "3.11.9",
-                                "peak_rss_mb": 120.25, "note": "ran as nobody",
+                                "peak_rss_mb": 120.25, "note": "sandboxed",
                                 "restarts": ["worker restarted after: killed"]}},
         run={"profile": "full", "only": ["IS-01@sqlite", "LC-01", "PE-02"], "seed": 77,
              "started": "2026-11-20T11:59:17Z", "finished": "2026-11-20T12:00:00Z",

@@ -57,11 +57,11 @@ class RunRecord:
 def _worker_section(record: RunRecord) -> ReportWorker:
     infos = record.workers
     return {
-        "uid_separated": bool(infos) and all(i.uid_separated for i in infos),
+        "uid_separated": bool(infos) and all(i.sandboxed for i in infos),
         "uid": infos[0].uid if infos else None,
         "python": infos[0].python if infos else None,
         "peak_rss_mb": max((i.peak_rss_mb for i in infos), default=0.0),
-        "note": infos[0].separation_note if infos else "no worker ran",
+        "note": infos[0].isolation_note if infos else "no worker ran",
         "restarts": list(record.worker_notes),
     }
 
