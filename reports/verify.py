@@ -10,6 +10,7 @@ Everything a verdict depends on is recomputed from the signed bytes.
 
 from __future__ import annotations
 
+import enum
 import json
 import shutil
 import tempfile
@@ -23,27 +24,36 @@ from dufflebag_harness.reports.canonical import ReportInvalid, canonical_bytes, 
 from dufflebag_harness.reports.keys import DEVELOPMENT_COMMENT
 from dufflebag_harness.reports.levels import LEVEL_RANK
 
-__all__ = [
-    "ARTIFACT_MISMATCH",
-    "BAD_SIGNATURE",
-    "EXPIRED",
-    "INVALID",
-    "LEVEL_BELOW",
-    "OK",
-    "UNKNOWN_SIGNER",
-    "USAGE",
-    "VerifyOutcome",
-    "verify",
-]
+__all__ = ["VerifyExit", "VerifyOutcome", "verify"]
 
-OK = 0
-USAGE = 2
-BAD_SIGNATURE = 10
-UNKNOWN_SIGNER = 11
-INVALID = 12
-ARTIFACT_MISMATCH = 13
-EXPIRED = 14
-LEVEL_BELOW = 15
+
+class VerifyExit(enum.IntEnum):
+    """Exit codes of ``dufflebag-cert verify``: a contract, marketplaces gate on them."""
+
+    OK = 0
+    """The report is authentic, intact, about the artifact, current and at the level asked."""
+
+    USAGE = 2
+    """Wrong use: a missing file, a keyring with secret keys or none, no gpg here."""
+
+    BAD_SIGNATURE = 10
+    """The signature is missing, does not match the bytes, or is not acceptable."""
+
+    UNKNOWN_SIGNER = 11
+    """The signer is not in the keyring (or revoked, or not the signer the report names)."""
+
+    INVALID = 12
+    """The report breaks the schema or a report rule, or is not in canonical form."""
+
+    ARTIFACT_MISMATCH = 13
+    """The artifact given is not the one the report certifies."""
+
+    EXPIRED = 14
+    """The report (or the signing key, or the signature) is not valid now."""
+
+    LEVEL_BELOW = 15
+    """The report's level is below the level required."""
+
 
 _MAX_REPORT_BYTES = 64 * 1024 * 1024
 _STRONG_DIGESTS = {"8", "9", "10", "11"}  # SHA-256, SHA-384, SHA-512, SHA-224
@@ -54,19 +64,19 @@ _BINARY_DOCUMENT = "00"
 class VerifyOutcome:
     """The exit ``code``, one plain ``sentence`` saying why, and the report if it parsed."""
 
-    code: int
+    code: VerifyExit
     sentence: str
     report: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
-        return self.code == OK
+        return self.code == VerifyExit.OK
 
 
 class _Reject(Exception):
     """Internal: ends verification with a code; never escapes :func:`verify`."""
 
-    def __init__(self, code: int, sentence: str) -> None:
+    def __init__(self, code: VerifyExit, sentence: str) -> None:
         super().__init__(sentence)
         self.code = code
         self.sentence = sentence
@@ -77,11 +87,11 @@ def _read(path: Path, label: str, limit: int = _MAX_REPORT_BYTES) -> bytes:
         with path.open("rb") as stream:
             data = stream.read(limit + 1)
     except FileNotFoundError:
-        raise _Reject(USAGE, f"{label} {path} does not exist") from None
+        raise _Reject(VerifyExit.USAGE, f"{label} {path} does not exist") from None
     except OSError as exc:
-        raise _Reject(USAGE, f"{label} {path} cannot be read: {exc.strerror}") from None
+        raise _Reject(VerifyExit.USAGE, f"{label} {path} cannot be read: {exc.strerror}") from None
     if len(data) > limit:
-        raise _Reject(USAGE, f"{label} {path} is larger than {limit} bytes")
+        raise _Reject(VerifyExit.USAGE, f"{label} {path} is larger than {limit} bytes")
     return data
 
 
@@ -99,39 +109,42 @@ def _signature_fingerprint(status: list[tuple[str, list[str]]], fingerprints: se
     seen = {key: args for key, args in status}
     count = sum(1 for key, _ in status if key == "NEWSIG")
     if count == 0 or "NODATA" in seen:
-        raise _Reject(BAD_SIGNATURE, "the signature file holds no OpenPGP signature")
+        raise _Reject(VerifyExit.BAD_SIGNATURE, "the signature file holds no OpenPGP signature")
     if count > 1:
-        raise _Reject(BAD_SIGNATURE,
+        raise _Reject(VerifyExit.BAD_SIGNATURE,
                       f"the signature file holds {count} signatures; exactly one is expected")
     if "BADSIG" in seen:
-        raise _Reject(BAD_SIGNATURE,
+        raise _Reject(VerifyExit.BAD_SIGNATURE,
                       "the report was changed after it was signed (signature does not match)")
     if "NO_PUBKEY" in seen or "ERRSIG" in seen:
         errsig = seen.get("ERRSIG", [])
         if "NO_PUBKEY" in seen or errsig[5:6] == ["9"]:  # rc 9: no public key
             signer = errsig[6] if len(errsig) >= 7 else (seen.get("NO_PUBKEY") or ["?"])[0]
-            raise _Reject(UNKNOWN_SIGNER,
+            raise _Reject(VerifyExit.UNKNOWN_SIGNER,
                           f"the report was signed by key {signer}, which is not in the keyring")
-        raise _Reject(BAD_SIGNATURE, "the signature cannot be checked (gpg error "
-                                     f"{' '.join(errsig[5:6]) or 'unknown'})")
+        raise _Reject(VerifyExit.BAD_SIGNATURE,
+                      "the signature cannot be checked (gpg error "
+                      f"{' '.join(errsig[5:6]) or 'unknown'})")
     if "REVKEYSIG" in seen:
-        raise _Reject(UNKNOWN_SIGNER, f"the signing key {seen['REVKEYSIG'][0]} has been revoked")
+        raise _Reject(VerifyExit.UNKNOWN_SIGNER,
+                      f"the signing key {seen['REVKEYSIG'][0]} has been revoked")
     if "EXPKEYSIG" in seen:
-        raise _Reject(EXPIRED, f"the signing key {seen['EXPKEYSIG'][0]} has expired")
+        raise _Reject(VerifyExit.EXPIRED, f"the signing key {seen['EXPKEYSIG'][0]} has expired")
     if "EXPSIG" in seen:
-        raise _Reject(EXPIRED, "the signature has expired")
+        raise _Reject(VerifyExit.EXPIRED, "the signature has expired")
     valid = seen.get("VALIDSIG")
     if "GOODSIG" not in seen or valid is None or len(valid) < 10:
-        raise _Reject(BAD_SIGNATURE, "the signature does not verify")
+        raise _Reject(VerifyExit.BAD_SIGNATURE, "the signature does not verify")
     if valid[8] != _BINARY_DOCUMENT:
-        raise _Reject(BAD_SIGNATURE,
+        raise _Reject(VerifyExit.BAD_SIGNATURE,
                       "the signature is not a detached signature over the exact bytes")
     if valid[7] not in _STRONG_DIGESTS:
-        raise _Reject(BAD_SIGNATURE, "the signature uses a weak digest algorithm")
+        raise _Reject(VerifyExit.BAD_SIGNATURE, "the signature uses a weak digest algorithm")
     primary = valid[9]
     if primary not in fingerprints:
-        raise _Reject(UNKNOWN_SIGNER, f"the report was signed by key {primary}, "
-                                      "which is not in the keyring")
+        raise _Reject(VerifyExit.UNKNOWN_SIGNER,
+                      f"the report was signed by key {primary}, "
+                      "which is not in the keyring")
     return primary
 
 
@@ -140,9 +153,10 @@ def _check_signature(
 ) -> tuple[str, bool]:
     """``(primary fingerprint, is a development key)`` of the one good signature."""
     if b"PRIVATE KEY BLOCK" in keyring:
-        raise _Reject(USAGE, "the keyring holds secret key material; give public keys only")
+        raise _Reject(VerifyExit.USAGE,
+                      "the keyring holds secret key material; give public keys only")
     if not signature.is_file():
-        raise _Reject(BAD_SIGNATURE, f"the signature file {signature} does not exist")
+        raise _Reject(VerifyExit.BAD_SIGNATURE, f"the signature file {signature} does not exist")
     root = Path("/tmp") if Path("/tmp").is_dir() else Path(tempfile.gettempdir())
     home = Path(tempfile.mkdtemp(prefix="dbv", dir=root))
     try:
@@ -151,9 +165,10 @@ def _check_signature(
             imported = gpg.import_keys(keyring)
             fingerprints = {str(f) for f in imported.fingerprints or ()}
             if int(getattr(imported, "sec_imported", 0) or 0):
-                raise _Reject(USAGE, "the keyring holds secret keys; give public keys only")
+                raise _Reject(VerifyExit.USAGE,
+                              "the keyring holds secret keys; give public keys only")
             if not fingerprints:
-                raise _Reject(USAGE, "the keyring holds no OpenPGP public key")
+                raise _Reject(VerifyExit.USAGE, "the keyring holds no OpenPGP public key")
             result = gpg.verify_data(str(signature), data)
             signer = _signature_fingerprint(_status_lines(result.stderr), fingerprints)
             uids = [uid for key in gpg.list_keys(keys=[signer]) for uid in key.get("uids", ())]
@@ -166,19 +181,22 @@ def _parse(data: bytes) -> dict[str, Any]:
     try:
         report = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
-        raise _Reject(INVALID, "the report is not UTF-8 text") from None
+        raise _Reject(VerifyExit.INVALID, "the report is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
-        raise _Reject(INVALID, f"the report is not valid JSON (line {exc.lineno}, column "
-                               f"{exc.colno}: {exc.msg})") from None
+        raise _Reject(VerifyExit.INVALID,
+                      f"the report is not valid JSON (line {exc.lineno}, column "
+                      f"{exc.colno}: {exc.msg})") from None
     if not isinstance(report, dict):
-        raise _Reject(INVALID, "the report is not a JSON object")
+        raise _Reject(VerifyExit.INVALID, "the report is not a JSON object")
     try:
         validate(report)
         canonical = canonical_bytes(report)
     except ReportInvalid as exc:
-        raise _Reject(INVALID, f"the report does not follow the report schema ({exc})") from None
+        raise _Reject(VerifyExit.INVALID,
+                      f"the report does not follow the report schema ({exc})") from None
     if canonical != data:
-        raise _Reject(INVALID, "the report is not in canonical form (it was re-serialized)")
+        raise _Reject(VerifyExit.INVALID,
+                      "the report is not in canonical form (it was re-serialized)")
     return report
 
 
@@ -186,14 +204,15 @@ def _check_artifact(report: dict[str, Any], artifact: Path) -> None:
     from dufflebag_harness.outside.loader.digest import ArtifactError, artifact_digest
 
     if not artifact.exists():
-        raise _Reject(USAGE, f"the artifact {artifact} does not exist")
+        raise _Reject(VerifyExit.USAGE, f"the artifact {artifact} does not exist")
     try:
         found = artifact_digest(artifact)
     except ArtifactError as exc:
-        raise _Reject(ARTIFACT_MISMATCH, f"the artifact cannot be read ({exc})") from None
+        raise _Reject(VerifyExit.ARTIFACT_MISMATCH,
+                      f"the artifact cannot be read ({exc})") from None
     certified = report["extension"]["artifact"]
     if found.kind != certified["kind"]:
-        raise _Reject(ARTIFACT_MISMATCH,
+        raise _Reject(VerifyExit.ARTIFACT_MISMATCH,
                       f"the report certifies a {certified['kind']}, but the artifact is a "
                       f"{found.kind}")
     if found.digest == certified["digest"]:
@@ -206,7 +225,7 @@ def _check_artifact(report: dict[str, Any], artifact: Path) -> None:
              for label, names in (("changed", changed), ("added", added), ("removed", removed))
              if names]
     detail = f" ({'; '.join(parts)})" if parts else ""
-    raise _Reject(ARTIFACT_MISMATCH,
+    raise _Reject(VerifyExit.ARTIFACT_MISMATCH,
                   f"the artifact is not the one the report certifies{detail}")
 
 
@@ -217,19 +236,22 @@ def _instant(text: str) -> datetime:
 def _check_current(report: dict[str, Any], now: datetime) -> None:
     validity = report["validity"]
     if now > _instant(validity["not_after"]):
-        raise _Reject(EXPIRED, f"the report expired on {validity['not_after']}")
+        raise _Reject(VerifyExit.EXPIRED, f"the report expired on {validity['not_after']}")
     if now < _instant(validity["not_before"]):
-        raise _Reject(EXPIRED, f"the report is not valid before {validity['not_before']}")
+        raise _Reject(VerifyExit.EXPIRED,
+                      f"the report is not valid before {validity['not_before']}")
 
 
 def _check_level(report: dict[str, Any], require_level: str) -> None:
     level = report["level"]
     if LEVEL_RANK[level] < LEVEL_RANK[require_level]:
-        raise _Reject(LEVEL_BELOW, f"the report's level is {level}, below the required "
-                                   f"{require_level}")
+        raise _Reject(VerifyExit.LEVEL_BELOW,
+                      f"the report's level is {level}, below the required "
+                      f"{require_level}")
     if require_level == "certified" and not report["environment"]["worker"]["uid_separated"]:
-        raise _Reject(LEVEL_BELOW, "the report is certified, but its worker was not "
-                                   "uid-separated, which level certified requires here")
+        raise _Reject(VerifyExit.LEVEL_BELOW,
+                      "the report is certified, but its worker was not "
+                      "uid-separated, which level certified requires here")
 
 
 def verify(
@@ -244,16 +266,15 @@ def verify(
 ) -> VerifyOutcome:
     """Verify a signed report; never raises for a bad report, returns the outcome.
 
-    Codes: 0 ok · 10 bad or missing signature · 11 signer not in the keyring (or
-    not the signer the report names) · 12 schema or report rules broken · 13
-    artifact mismatch · 14 expired · 15 level below ``require_level`` · 2 usage.
-    ``now`` (default: the current time) is taken as UTC when naive.
+    The outcome's ``code`` is a :class:`VerifyExit` (the exit code of
+    ``dufflebag-cert verify``). ``now`` (default: the current time) is taken as UTC when naive.
     """
     report: dict[str, Any] | None = None
     try:
         if require_level not in ("certified", "provisional"):
-            raise _Reject(USAGE, f"--require-level {require_level!r} is not one of certified, "
-                                 "provisional")
+            raise _Reject(VerifyExit.USAGE,
+                          f"--require-level {require_level!r} is not one of certified, "
+                          "provisional")
         report_path = Path(report_path)
         data = _read(report_path, "the report")
         keyring = _read(Path(keyring_path), "the keyring")
@@ -261,15 +282,17 @@ def verify(
         try:
             signer, development_key = _check_signature(data, sig, keyring, gpgbinary)
         except (GpgUnavailable, SigningError) as exc:
-            raise _Reject(USAGE, f"signatures cannot be checked here: {exc}") from None
+            raise _Reject(VerifyExit.USAGE, f"signatures cannot be checked here: {exc}") from None
         report = _parse(data)
         named = report["signer"]["fingerprint"]
         if named != signer:
-            raise _Reject(UNKNOWN_SIGNER, f"the report names signer {named}, but it was signed "
-                                          f"by {signer}")
+            raise _Reject(VerifyExit.UNKNOWN_SIGNER,
+                          f"the report names signer {named}, but it was signed "
+                          f"by {signer}")
         if development_key and not report["signer"]["development_key"]:
-            raise _Reject(UNKNOWN_SIGNER, f"the report was signed with development key {signer} "
-                                          "but does not say so")
+            raise _Reject(VerifyExit.UNKNOWN_SIGNER,
+                          f"the report was signed with development key {signer} "
+                          "but does not say so")
         if artifact is not None:
             _check_artifact(report, Path(artifact))
         moment = now or datetime.now(UTC)
@@ -281,7 +304,7 @@ def verify(
     development = " (a development key)" if report["signer"]["development_key"] else ""
     checked = ", artifact matches" if artifact is not None else ""
     return VerifyOutcome(
-        OK,
+        VerifyExit.OK,
         f"the report is authentic and valid: {extension['name']} {extension['version']} is "
         f"{report['level']}, signed by {signer}{development}{checked}",
         report,

@@ -269,7 +269,7 @@ def test_tamper_rogues_end_failed_in_a_report_the_signature_still_vouches_for(
     name: str, tmp_path: Path, private_gnupghome: Path,
 ) -> None:
     from dufflebag_harness.reports.keys import export_keys
-    from dufflebag_harness.reports.verify import LEVEL_BELOW, verify
+    from dufflebag_harness.reports.verify import VerifyExit, verify
 
     rogue = ROGUES / name
     expected = parse_pairs(tomllib.loads((rogue / "expect.toml").read_text())["fails"],
@@ -288,7 +288,7 @@ def test_tamper_rogues_end_failed_in_a_report_the_signature_still_vouches_for(
     keyring.write_text(export_keys(home=private_gnupghome))
     report_file = outcome.out_dir / "report.json"
     checked = verify(report_file, keyring, require_level="provisional")
-    assert checked.code == LEVEL_BELOW, checked.sentence
+    assert checked.code == VerifyExit.LEVEL_BELOW, checked.sentence
     assert checked.report is not None
     assert checked.report == json.loads(report_file.read_text())
     assert checked.report["level"] == "failed"

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from _cli import write_extension
 
 from dufflebag_harness import HOST_API_VERSION, __version__
@@ -26,6 +27,7 @@ from dufflebag_harness.conformance import (
     Severity,
     Status,
 )
+from dufflebag_harness.outside.exit_codes import LEVEL_EXIT
 from dufflebag_harness.outside.loader import artifact_digest, load_manifest
 from dufflebag_harness.outside.runner.assemble import RunRecord, assemble_report
 from dufflebag_harness.outside.runner.backends import Backends
@@ -238,3 +240,8 @@ def test_the_executor_keeps_evidence_whole_for_the_report_to_cap(tmp_path: Path)
     (pe02,) = [r for r in report["results"] if r["check"] == "PE-02"]
     _assert_capped_once(pe02["evidence"], BIG_EVIDENCE)
 
+
+@pytest.mark.parametrize(("level", "code"), [("certified", 0), ("failed", 1),
+                                           ("provisional", 3)])
+def test_certify_exits_with_the_code_of_its_level(level: str, code: int) -> None:
+    assert LEVEL_EXIT[level] == code

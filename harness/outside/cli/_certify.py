@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from dufflebag_harness.outside.exit_codes import ExitCode
 from dufflebag_harness.outside.runner import (
     BadInput,
     CertifyOptions,
@@ -53,14 +54,14 @@ def certify_cmd(path: Path, out: Path | None, profile: str, only: str | None,
     except BadInput as exc:
         display.stop()
         click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(ExitCode.BAD_INPUT)
     except InternalError as exc:
         display.stop()
         click.echo(f"internal error: {exc}", err=True)
-        sys.exit(4)
+        sys.exit(ExitCode.INTERNAL)
     except KeyboardInterrupt:
         display.stop()
         click.echo("interrupted: no report written", err=True)
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
     click.echo(f"Report: {outcome.out_dir / 'report.html'}")
     sys.exit(outcome.exit_code)

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import click
 
+from dufflebag_harness.outside.exit_codes import ExitCode
+
 
 def _fail(exc: Exception) -> None:
     click.echo(f"error: {exc}", err=True)
-    sys.exit(2)
+    sys.exit(ExitCode.BAD_INPUT)
 
 
 @click.group("keys")

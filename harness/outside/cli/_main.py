@@ -15,8 +15,7 @@ from dufflebag_harness.outside.cli._checks import checks_cmd
 from dufflebag_harness.outside.cli._keys import keys_group
 from dufflebag_harness.outside.cli._new import new_cmd
 from dufflebag_harness.outside.cli._verify import verify_cmd
-
-EXIT_INTERNAL = 4
+from dufflebag_harness.outside.exit_codes import ExitCode
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,4 +42,4 @@ def main(argv: list[str] | None = None) -> Any:
             traceback.print_exc()
         click.echo(f"internal error: {type(exc).__name__}: {exc} "
                    "(set DUFFLEBAG_DEBUG=1 for the traceback)", err=True)
-        sys.exit(EXIT_INTERNAL)
+        sys.exit(ExitCode.INTERNAL)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from dufflebag_harness.outside.exit_codes import ExitCode
 from dufflebag_harness.outside.scaffold import ScaffoldError, scaffold
 
 
@@ -26,10 +27,10 @@ def new_cmd(name: str, directory: Path | None) -> None:
         written = scaffold(name, target)
     except ScaffoldError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(ExitCode.BAD_INPUT)
     except OSError as exc:
         click.echo(f"error: --dir: {target}: {exc.strerror or exc}", err=True)
-        sys.exit(2)
+        sys.exit(ExitCode.BAD_INPUT)
     root = target.absolute()
     click.echo(f"Created extension {name!r} in {target}:")
     for path in written:

@@ -26,14 +26,15 @@ def verify_cmd(report: Path, keyring: Path, artifact: Path | None, signature: Pa
     invalid, 13 artifact mismatch, 14 expired, 15 level below required, 2 usage.
     """
     from dufflebag_harness.reports import verify
+    from dufflebag_harness.reports.verify import VerifyExit
 
     for label, path in (("REPORT", report), ("--keyring", keyring), ("--artifact", artifact),
                         ("--signature", signature)):
         if path is not None and not path.exists():
             click.echo(f"error: {label}: {path}: no such file or directory", err=True)
-            sys.exit(2)
+            sys.exit(VerifyExit.USAGE)
     outcome = verify(report, keyring, artifact=artifact, signature=signature,
                      require_level=require_level)
-    stream_err = outcome.code != 0
+    stream_err = not outcome.ok
     click.echo(("ok: " if not stream_err else "rejected: ") + outcome.sentence, err=stream_err)
     sys.exit(outcome.code)

@@ -29,6 +29,7 @@ from dufflebag_harness.conformance import (
     parse_pairs,
     verify_against_catalog,
 )
+from dufflebag_harness.outside.exit_codes import LEVEL_EXIT, ExitCode
 from dufflebag_harness.outside.loader import (
     ArtifactError,
     Manifest,
@@ -45,9 +46,6 @@ from dufflebag_harness.outside.runner.execute import Executor
 from dufflebag_harness.outside.runner.plan import PlannedPair, plan_pairs
 from dufflebag_harness.outside.worker_client import WorkerClient, WorkerError, WorkerOpError
 from dufflebag_harness.shared.dependencies import unmet
-
-EXIT_CERTIFIED, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_PROVISIONAL, EXIT_INTERNAL = 0, 1, 2, 3, 4
-LEVEL_EXIT = {"certified": EXIT_CERTIFIED, "failed": EXIT_FAILED, "provisional": EXIT_PROVISIONAL}
 
 
 class BadInput(Exception):
@@ -75,7 +73,7 @@ class CertifyOptions:
 
 @dataclass
 class CertifyOutcome:
-    exit_code: int
+    exit_code: ExitCode
     level: str
     report: dict[str, Any]
     out_dir: Path
