@@ -44,7 +44,9 @@ from dufflebag_harness.outside.runner.companions import make_companions
 from dufflebag_harness.outside.runner.events import EventBus, Notice, RunFinished, RunStarted
 from dufflebag_harness.outside.runner.execute import Executor
 from dufflebag_harness.outside.runner.plan import PlannedPair, plan_pairs
+from dufflebag_harness.outside.sandbox import detect_sandbox
 from dufflebag_harness.outside.worker_client import WorkerClient, WorkerError, WorkerOpError
+from dufflebag_harness.sdk import Quotas
 from dufflebag_harness.shared.dependencies import unmet
 
 
@@ -65,7 +67,9 @@ class CertifyOptions:
     pg_dsn: str | None = None
     seed: int | None = None
     shuffle: bool = False
-    separate_uid: bool = True
+    #: Run extension code in the sandbox. ``None``: when this machine has a working one;
+    #: without it the run is at most provisional and signs only with a development key.
+    sandbox: bool | None = None
     gnupghome: Path | None = None
     #: Extensions the one under test depends on (folders, wheels or sdists).
     with_: Sequence[Path] = ()
@@ -92,14 +96,18 @@ class _WorkerFactory:
     """Starts workers with the extension (and companions) materialized and loaded."""
 
     def __init__(self, manifest: Manifest | None, companions: list[Manifest],
-                 separate_uid: bool, dependencies: Sequence[Manifest] = ()) -> None:
+                 sandbox: bool, backends: Backends,
+                 dependencies: Sequence[Manifest] = ()) -> None:
         self.manifest = manifest
         self.dependencies = list(dependencies)
         self.companions = companions
-        self.separate_uid = separate_uid
+        self.sandbox = sandbox
+        self.backends = backends
 
     def __call__(self) -> WorkerClient:
-        worker = WorkerClient(separate_uid=self.separate_uid)
+        memory_mb = self.manifest.quotas.memory_mb if self.manifest else Quotas().memory_mb
+        worker = WorkerClient(sandbox=self.sandbox, memory_mb=memory_mb,
+                              ro_binds=self.backends.sandbox_binds())
         try:
             items = []
             target = [self.manifest] if self.manifest is not None else []
@@ -216,12 +224,36 @@ def _signer(opts: CertifyOptions, bus: EventBus) -> Any:
     return signer
 
 
+def _sandbox_choice(opts: CertifyOptions, bus: EventBus, development_key: bool) -> bool:
+    """Whether extension code runs sandboxed; refuse a run that could leak a real key.
+
+    Without a sandbox, extension code runs as the harness's own user and could read a
+    signing key this process can read: only a development key (which the marketplace
+    does not trust) may sign such a run.
+    """
+    status = detect_sandbox()
+    wanted = status.usable if opts.sandbox is None else opts.sandbox
+    if wanted and not status.usable:
+        raise BadInput(f"no working sandbox: {status.reason} (fix: {status.fix})")
+    if not wanted:
+        if not development_key:
+            raise BadInput(
+                "refusing to run extension code without a sandbox while a marketplace signing "
+                "key is configured (extension code could read it); "
+                + (f"fix: {status.fix}" if not status.usable else "run with the sandbox"))
+        bus.emit(Notice("warning", "extension code runs without a sandbox: the report is "
+                                   f"provisional at best ({status.reason or 'turned off'}; "
+                                   f"fix: {status.fix or 'leave the sandbox on'})"))
+    return wanted
+
+
 def _run(opts: CertifyOptions, bus: EventBus, manifest: Manifest, digest_target: Path,
          registry: Registry, catalog: Catalog, backends: Backends,
          scratch: Path, dependencies: Sequence[Manifest]) -> CertifyOutcome:
     seed = opts.seed if opts.seed is not None else random.SystemRandom().randrange(2**31)
     plan = _plan(opts, registry, backends, seed)
     signer = _signer(opts, bus)
+    sandbox = _sandbox_choice(opts, bus, bool(signer.development_key))
     digest = artifact_digest(digest_target)
     companions = [load_manifest(root) for root in make_companions(scratch / "companions")]
     run_id = str(uuid.uuid4())
@@ -229,10 +261,10 @@ def _run(opts: CertifyOptions, bus: EventBus, manifest: Manifest, digest_target:
     bus.emit(RunStarted(run_id, manifest.name, manifest.version, opts.profile,
                         [p.pair for p in plan]))
     executor = Executor(manifest=manifest, profile=opts.profile, seed=seed, bus=bus,
-                        start_worker=_WorkerFactory(manifest, companions, opts.separate_uid,
+                        start_worker=_WorkerFactory(manifest, companions, sandbox, backends,
                                                     dependencies),
                         companions=[c.name for c in companions], backends=backends,
-                        start_reference=_WorkerFactory(None, companions, opts.separate_uid),
+                        start_reference=_WorkerFactory(None, companions, sandbox, backends),
                         dependencies=[d.name for d in dependencies])
     try:
         results = executor.run(plan)
