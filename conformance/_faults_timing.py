@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from dufflebag_harness.conformance._routes import Call
 from dufflebag_harness.conformance._types import HostHandle
 
 __all__ = ["Overlap", "overlapped"]
@@ -49,17 +50,14 @@ class Overlap:
                 "failed_pings": self.failed_pings}
 
 
-def overlapped(host: HostHandle, method: str, path: str, role: str | None, ping_path: str,
-               *, timeout_s: float) -> Overlap:
-    """Send ``method path`` in a thread; ping ``ping_path`` until it is answered."""
-    out = Overlap(request=f"{method} {path}")
-    kwargs: dict[str, Any] = {"json": {}} if method in ("POST", "PUT", "PATCH") else {}
+def overlapped(host: HostHandle, call: Call, ping_path: str, *, timeout_s: float) -> Overlap:
+    """Send ``call`` in a thread; ping ``ping_path`` until it is answered."""
+    out = Overlap(request=call.label)
 
     def send() -> None:
         started = time.perf_counter()
         try:
-            out.status = host.request(method, path, as_role=role, timeout=timeout_s,
-                                      **kwargs).status_code
+            out.status = call.send(host, timeout=timeout_s).status_code
         except httpx.HTTPError as exc:
             out.error = f"{type(exc).__name__}: {exc}"
         out.elapsed_s = time.perf_counter() - started

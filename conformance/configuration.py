@@ -24,8 +24,9 @@ from dufflebag_harness.conformance._configuration_gen import (
     schema_error,
     wrong_typed,
 )
-from dufflebag_harness.conformance._probing import MGMT, concrete, details, require_loaded, routes
+from dufflebag_harness.conformance._probing import MGMT, details, require_loaded
 from dufflebag_harness.conformance._registry import check
+from dufflebag_harness.conformance._routes import calls, route_table
 from dufflebag_harness.conformance._types import (
     REQUIRED,
     CheckContext,
@@ -36,6 +37,8 @@ from dufflebag_harness.conformance._types import (
 
 #: Admitted configurations tried per profile (CF-03).
 EXAMPLES = {"quick": 15, "full": 50}
+#: CF-03: the extension's GET routes requested after each applied configuration.
+READ_BACK = 5
 #: What the host's 422 detail starts with when apply_config or a callback crashed.
 CRASH_PREFIXES = ("apply_config raised", "on_change callback raised")
 #: CF-03: a configuration the schema admits may still be refused on purpose (a ConfigError
@@ -122,20 +125,6 @@ def defaults_are_valid(ctx: CheckContext) -> None:
                           {"path": error[0], "message": error[1], "default_config": defaults})
 
 
-def _get_targets(host: HostHandle, name: str) -> list[tuple[str, str | None]]:
-    out = []
-    for r in routes(details(host, name), name):
-        if "GET" not in r["methods"]:
-            continue
-        roles = list(r.get("roles") or [])
-        role = next((x for x in ("admin", "manager", "user") if x in roles), None) if roles \
-            else ("user" if r.get("auth") else None)
-        if roles and role is None:
-            continue
-        out.append((concrete(r["full_path"]), role))
-    return out[:5]
-
-
 @check(id="CF-03", title="Every configuration the schema admits is applied without crashing",
        requires=("REQ-7.2", "REQ-2.3", "REQ-6.1"), severity=REQUIRED, blocked_by=_LOADED)
 def admitted_configs_apply(ctx: CheckContext) -> None:
@@ -145,7 +134,7 @@ def admitted_configs_apply(ctx: CheckContext) -> None:
     host, schema, defaults = _loaded(ctx)
     configs = [*boundary_configs(schema), *_admitted(schema, EXAMPLES.get(ctx.profile, 15),
                                                      ctx.seed)]
-    targets = _get_targets(host, ctx.extension)
+    targets = calls(route_table(host, ctx.extension), ("GET",))[:READ_BACK]
     crashes: list[dict[str, Any]] = []
     counts = {"tried": len(configs), "applied": 0, "refused": 0}
     for config in configs:
@@ -158,10 +147,10 @@ def admitted_configs_apply(ctx: CheckContext) -> None:
             counts["refused"] += 1
         elif 200 <= status < 300:
             counts["applied"] += 1
-            for path, role in targets:
-                r = host.request("GET", path, as_role=role)
+            for call in targets:
+                r = call.send(host)
                 if r.status_code >= 500:
-                    crashes.append({"config": config, "after": f"GET {path}",
+                    crashes.append({"config": config, "after": call.label,
                                     "status": r.status_code, "answer": r.text[:200]})
         elif not (status == 422 and expected):
             crashes.append({"config": config, "status": status, "answer": body})

@@ -13,32 +13,21 @@ from typing import Any
 
 from dufflebag_harness.conformance._faults_timing import Overlap, overlapped
 from dufflebag_harness.conformance._probing import (
-    concrete,
     core_differences,
     details,
     require_loaded,
-    routes,
     set_enabled,
     state,
 )
 from dufflebag_harness.conformance._registry import check
+from dufflebag_harness.conformance._routes import Call, calls, route_table
 from dufflebag_harness.conformance._types import REQUIRED, CheckContext, CheckFailed, HostHandle
 
 
-def _callable_routes(host: HostHandle, name: str) -> list[tuple[str, str, str | None]]:
-    out = []
-    for r in routes(details(host, name), name):
-        role = None
-        if r.get("auth") or r.get("roles"):
-            roles = list(r.get("roles") or [])
-            role = next((x for x in ("admin", "manager", "user") if x in roles), None)
-            role = role or ("user" if not roles else None)
-            if role is None:
-                continue
-        for m in r["methods"]:
-            if m in ("GET", "POST", "PUT", "PATCH", "DELETE"):
-                out.append((m, concrete(r["full_path"]), role))
-    return out
+def _callable_routes(host: HostHandle, name: str) -> list[Call]:
+    """The extension's requests the host lets a seeded user through: a fault must be met
+    in the handler, not answered by the host's gate."""
+    return calls(route_table(host, name))
 
 
 def _ping(host: HostHandle, other: str) -> int:
@@ -55,12 +44,12 @@ def exception_isolated(ctx: CheckContext) -> None:
                     faults={ctx.extension: "handler_exception", other: "handler_exception"},
                     options={"failure_threshold": 1000})
     problems: list[dict[str, Any]] = []
-    targets = [*_callable_routes(host, ctx.extension), ("GET", f"/ext/{other}/ping", None)]
-    for method, path, role in targets:
-        r = host.request(method, path, as_role=role)
+    targets = [*_callable_routes(host, ctx.extension), Call("GET", f"/ext/{other}/ping")]
+    for call in targets:
+        r = call.send(host)
         body = r.text[:300]
         if r.status_code != 500 or "extension error" not in body:
-            problems.append({"request": f"{method} {path}", "status": r.status_code,
+            problems.append({"request": call.label, "status": r.status_code,
                              "body": body})
     healthy = ctx.host(extensions=[ctx.extension, other])
     if _ping(healthy, other) != 200 or healthy.request("GET", "/healthz").status_code != 200:
@@ -84,11 +73,9 @@ def repeated_failures_disable(ctx: CheckContext) -> None:
     targets = _callable_routes(host, ctx.extension)
     if not targets:
         raise CheckFailed("the extension has no route the harness can call to inject faults")
-    method, path, role = targets[0]
-    statuses = [host.request(method, path, as_role=role).status_code
-                for _ in range(threshold + 2)]
+    statuses = [targets[0].send(host).status_code for _ in range(threshold + 2)]
     st = state(host, ctx.extension)
-    after = host.request(method, path, as_role=role).status_code
+    after = targets[0].send(host).status_code
     evidence = {"statuses": statuses, "state": st, "after": after,
                 "companion": _ping(host, other)}
     if st != "auto_disabled":
@@ -122,15 +109,15 @@ def failed_initialize_isolated(ctx: CheckContext) -> None:
         problems.append(f"companion {other} is not served")
     for diff in core_differences(host, ctx.bare_host(extensions=[other])):
         problems.append(f"{diff['request']} differs from a host without the extension")
-    for method, path, role in routes_or_empty(host, ctx.extension):
-        r = host.request(method, path, as_role=role)
+    for call in routes_or_empty(host, ctx.extension):
+        r = call.send(host)
         if r.status_code != 404:
-            problems.append(f"{method} {path} answers {r.status_code} although not loaded")
+            problems.append(f"{call.label} answers {r.status_code} although not loaded")
     if problems:
         raise CheckFailed("; ".join(problems), {"problems": problems, "details": info})
 
 
-def routes_or_empty(host: HostHandle, name: str) -> list[tuple[str, str, str | None]]:
+def routes_or_empty(host: HostHandle, name: str) -> list[Call]:
     try:
         return _callable_routes(host, name)
     except CheckFailed:
@@ -145,14 +132,15 @@ HANG_TIMEOUT_S = 1.0
 LAG_RETRIES = 1
 
 
-def _neighbour_requests(other: str) -> list[tuple[str, str, str | None, dict[str, Any] | None]]:
+def _neighbour_requests(other: str) -> list[Call]:
     """Requests to the core and a companion that no extension's hook may break."""
     return [
-        ("GET", "/healthz", None, None),
-        ("GET", "/api/v1/me", "user", None),
-        ("POST", "/api/v1/auth/login", None, {"username": "nobody_here", "password": "wrong-pw-1"}),
-        ("GET", f"/ext/{other}/ping", None, None),
-        ("POST", f"/ext/{other}/items", "user", {"value": "fi"}),
+        Call("GET", "/healthz"),
+        Call("GET", "/api/v1/me", "user"),
+        Call("POST", "/api/v1/auth/login", json={"username": "nobody_here",
+                                                 "password": "wrong-pw-1"}),
+        Call("GET", f"/ext/{other}/ping"),
+        Call("POST", f"/ext/{other}/items", "user", {"value": "fi"}),
     ]
 
 
@@ -171,16 +159,11 @@ def hook_failure_isolated(ctx: CheckContext) -> None:
     faulty = ctx.host(extensions=[ctx.extension, other],
                       faults={ctx.extension: "hook_exception"},
                       options={"failure_threshold": 1000})
-    targets: list[tuple[str, str, str | None, dict[str, Any] | None]] = [
-        (m, p, r, {} if m in ("POST", "PUT", "PATCH") else None)
-        for m, p, r in _callable_routes(normal, ctx.extension)
-    ]
     broken = []
-    for method, path, role, body in [*targets, *_neighbour_requests(other)]:
-        a = normal.request(method, path, as_role=role, json=body)
-        b = faulty.request(method, path, as_role=role, json=body)
+    for call in [*_callable_routes(normal, ctx.extension), *_neighbour_requests(other)]:
+        a, b = call.send(normal), call.send(faulty)
         if b.status_code >= 500 and a.status_code < 500:
-            broken.append({"request": f"{method} {path}", "as": role, "normally": a.status_code,
+            broken.append({"request": call.label, "as": call.role, "normally": a.status_code,
                            "with_failing_hooks": b.status_code, "body": b.text[:200]})
     if broken:
         raise CheckFailed(
@@ -190,15 +173,13 @@ def hook_failure_isolated(ctx: CheckContext) -> None:
         )
 
 
-def _lagging(host: HostHandle, target: tuple[str, str, str | None], ping: str,
-             timeout_s: float) -> Overlap:
+def _lagging(host: HostHandle, target: Call, ping: str, timeout_s: float) -> Overlap:
     """Measure; when a neighbour waited too long, measure again before believing it."""
-    method, path, role = target
-    result = overlapped(host, method, path, role, ping, timeout_s=timeout_s)
+    result = overlapped(host, target, ping, timeout_s=timeout_s)
     for _ in range(LAG_RETRIES):
         if result.worst_ping_s <= LAG_LIMIT_S:
             break
-        again = overlapped(host, method, path, role, ping, timeout_s=timeout_s)
+        again = overlapped(host, target, ping, timeout_s=timeout_s)
         if again.worst_ping_s < result.worst_ping_s:
             result = again
     return result

@@ -49,7 +49,6 @@ from dufflebag_harness.conformance._perf_stats import (
     percentile,
     theil_sen_slope,
 )
-from dufflebag_harness.conformance._perf_targets import role_for
 from dufflebag_harness.inside.worker._perf_probes import probe_memory
 
 # -- statistics ---------------------------------------------------------------
@@ -374,14 +373,6 @@ def test_threads_run_each_task_once_or_cycle_until_stopped(
     stop.set()
     assert join_all(pool, deadline=time.monotonic() + 10) == []
     assert len(done) >= 50 and set(done) == {0, 1}
-
-
-def test_role_for_routes() -> None:
-    assert role_for({"auth": False, "roles": []}) == (True, None)
-    assert role_for({"auth": True, "roles": []}) == (True, "user")
-    assert role_for({"auth": True, "roles": ["manager", "admin"]}) == (True, "admin")
-    assert role_for({"auth": True, "roles": ["auditor"]}) == (False, None)
-    assert role_for({"auth": True, "roles": [], "permission": "x.read"}) == (True, "admin")
 
 
 # -- memory -------------------------------------------------------------------------------
