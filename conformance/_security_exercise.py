@@ -2,27 +2,26 @@
 
 Runtime checks (capability use, secrets in logs, config leaks) can only judge
 what the extension did while the harness drove it. This drives it the same way
-for all of them: each registered route with a role it admits (and without
-credentials), the core requests its hooks may wrap, the management API, an
-unregistered path under its prefix, and a disable/enable round trip.
+for all of them: each registered route as the role ``_routes`` picks (and
+without credentials), the core requests its hooks may wrap, the management API,
+an unregistered path under its prefix, and a disable/enable round trip. Routes
+no seeded user is admitted to are sent too: nothing here judges an answer, and
+the extension's middleware and hooks run in front of the host's refusal.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from dufflebag_harness.conformance._probing import MGMT, concrete, details, require_loaded, routes
+from dufflebag_harness.conformance._probing import MGMT, require_loaded
+from dufflebag_harness.conformance._routes import Call, calls, route_table
 from dufflebag_harness.conformance._types import CheckContext, HostHandle
 
-__all__ = ["Exercise", "admitted_role", "callable_routes", "exercise", "host_id", "monitor_usage"]
-
-_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-_CORE = ("admin", "manager", "user")
+__all__ = ["Exercise", "exercise", "host_id", "monitor_usage"]
 
 
 def host_id(host: HostHandle) -> str:
@@ -31,29 +30,6 @@ def host_id(host: HostHandle) -> str:
     if not isinstance(value, str) or not value:
         raise RuntimeError("this host handle has no host_id; host probes need one")
     return value
-
-
-def admitted_role(route: Mapping[str, Any]) -> str | None:
-    """A seeded role the route admits (``None``: open route); ``""`` if no seeded user fits."""
-    if not (route.get("auth") or route.get("roles")):
-        return None
-    roles = list(route.get("roles") or [])
-    if not roles:
-        return "user"
-    return next((r for r in _CORE if r in roles), "")
-
-
-def callable_routes(host: HostHandle, name: str) -> list[tuple[str, str, str | None]]:
-    """(method, concrete path, role) for every route a seeded user can call."""
-    out = []
-    for route in routes(details(host, name), name):
-        role = admitted_role(route)
-        if role == "":
-            continue
-        for method in route["methods"]:
-            if method in _METHODS:
-                out.append((method, concrete(route["full_path"]), role))
-    return out
 
 
 @dataclass
@@ -71,18 +47,22 @@ class Exercise:
 
 def _send(host: HostHandle, out: Exercise, method: str, path: str, role: str | None,
           **kwargs: Any) -> httpx.Response | None:
+    sent = {"method": method, "path": path, "as": role}
     try:
         response = host.request(method, path, as_role=role, **kwargs)
     except httpx.HTTPError as exc:
-        out.requests.append({"method": method, "path": path, "as": role,
-                             "status": f"{type(exc).__name__}"})
+        out.requests.append({**sent, "status": f"{type(exc).__name__}"})
         out.bodies.append("")
         return None
-    out.requests.append({"method": method, "path": path, "as": role,
-                         "status": response.status_code})
+    out.requests.append({**sent, "status": response.status_code})
     out.bodies.append("\n".join(f"{k}: {v}" for k, v in response.headers.items())
                       + "\n\n" + response.text[:20000])
     return response
+
+
+def _request(host: HostHandle, out: Exercise, call: Call) -> None:
+    """One of the extension's requests, recorded like the rest."""
+    _send(host, out, call.method, call.path, call.role, **call.body())
 
 
 def _core(host: HostHandle, out: Exercise) -> None:
@@ -116,17 +96,16 @@ def _management(host: HostHandle, out: Exercise, name: str) -> None:
 def exercise(host: HostHandle, name: str) -> Exercise:
     """Drive ``name`` in ``host`` the way every runtime check does; returns what happened."""
     out = Exercise()
-    targets = callable_routes(host, name)
-    for method, path, role in targets:
-        body: dict[str, Any] = {"json": {}} if method in ("POST", "PUT", "PATCH") else {}
-        _send(host, out, method, path, role, **body)
-        if role is not None:
-            _send(host, out, method, path, None, **body)
+    targets = calls(route_table(host, name), refused_too=True)
+    for call in targets:
+        _request(host, out, call)
+        if call.role is not None:
+            _request(host, out, call.as_role(None))
     _send(host, out, "GET", f"/ext/{name}/dbh-unregistered-probe", "user")
     _core(host, out)
     _management(host, out, name)
-    for method, path, role in targets[:3]:  # once more after the re-enable
-        _send(host, out, method, path, role)
+    for call in targets[:3]:  # once more after the re-enable
+        _request(host, out, call)
     return out
 
 

@@ -14,15 +14,11 @@ import secrets
 from typing import Any
 from urllib.parse import quote
 
-from dufflebag_harness.conformance._probing import details, raw_request, require_loaded, routes
+from dufflebag_harness.conformance._probing import raw_request, require_loaded
 from dufflebag_harness.conformance._registry import check
+from dufflebag_harness.conformance._routes import route_table
 from dufflebag_harness.conformance._security_capabilities import undeclared
-from dufflebag_harness.conformance._security_exercise import (
-    admitted_role,
-    exercise,
-    host_id,
-    monitor_usage,
-)
+from dufflebag_harness.conformance._security_exercise import exercise, host_id, monitor_usage
 from dufflebag_harness.conformance._types import REQUIRED, CheckContext, CheckFailed, HostHandle
 
 #: Query parameter names a download-style route commonly takes a path in.
@@ -66,13 +62,13 @@ def _http_leaks(host: HostHandle, name: str, planted: dict[str, Any]) -> list[di
     """Send the planted paths through every GET route (path and query parameters)."""
     leaks = []
     markers = [str(m) for m in planted["markers"]]
-    for route in routes(details(host, name), name):
-        role = admitted_role(route)
-        if role == "" or "GET" not in route["methods"]:
+    for route in route_table(host, name):
+        if not route.admitted or "GET" not in route.methods:
             continue
+        role = route.role
         headers = {"Authorization": f"Bearer {host.tokens[role]}"} if role else {}
         for payload in planted["payloads"]:
-            base = _fill(route["full_path"], payload)
+            base = _fill(route.template, payload)
             query = "&".join(f"{p}={quote(payload, safe='')}" for p in PATH_PARAMS)
             for path in {base, f"{base}?{query}"}:
                 status, body = raw_request(host.base_url, path, headers)

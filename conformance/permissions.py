@@ -18,12 +18,12 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from dufflebag_harness.conformance._probing import require_loaded
 from dufflebag_harness.conformance._registry import check
+from dufflebag_harness.conformance._routes import Call, calls, route_table
 from dufflebag_harness.conformance._security_capabilities import unused
-from dufflebag_harness.conformance._security_exercise import callable_routes, host_id, monitor_usage
+from dufflebag_harness.conformance._security_exercise import host_id, monitor_usage
 from dufflebag_harness.conformance._types import (
     ADVISORY,
     REQUIRED,
@@ -48,28 +48,21 @@ TIMEOUT_SLACK_S = 2.0
 TIMEOUT_HOLD_EXTRA_S = 3.0
 _UNREGISTERED = "dbh-unregistered-probe"
 
-Target = tuple[str, str, str | None]
 
-
-def _body(method: str) -> dict[str, Any]:
-    return {"json": {}} if method in ("POST", "PUT", "PATCH") else {}
-
-
-def _status(host: HostHandle, target: Target) -> tuple[int, float]:
-    method, path, role = target
+def _status(host: HostHandle, target: Call) -> tuple[int, float]:
     t0 = time.monotonic()
     try:
-        status = host.request(method, path, as_role=role, **_body(method)).status_code
+        status = target.send(host).status_code
     except Exception:
         status = 0
     return status, time.monotonic() - t0
 
 
-def _burst(host: HostHandle, targets: list[Target]) -> list[tuple[int, float]]:
+def _burst(host: HostHandle, targets: list[Call]) -> list[tuple[int, float]]:
     """Send every target at the same moment (one thread each); statuses and durations."""
     gate = threading.Barrier(len(targets))
 
-    def one(target: Target) -> tuple[int, float]:
+    def one(target: Call) -> tuple[int, float]:
         gate.wait(timeout=10)
         return _status(host, target)
 
@@ -103,22 +96,22 @@ def _limited_host(ctx: CheckContext, declared: int, figure: str) -> HostHandle |
 def rate_limit_holds(ctx: CheckContext) -> None:
     """Requests beyond quotas.requests_per_second get 429, whoever would have answered them."""
     declared = ctx.manifest.quotas.requests_per_second
+    rate = min(declared, RATE_CAP)
     host = _limited_host(ctx, declared, "rate_limit")
     if host is None:
         return
-    rate = min(declared, RATE_CAP)
     if rate != declared:
         _tighten(ctx, host, requests_per_second=rate)
-    targets: list[Target] = list(callable_routes(host, ctx.extension))
-    targets.append(("GET", f"/ext/{ctx.extension}/{_UNREGISTERED}", "user"))
+    targets = calls(route_table(host, ctx.extension))
+    targets.append(Call("GET", f"/ext/{ctx.extension}/{_UNREGISTERED}", "user"))
     count = 4 * rate + 8
     burst = [targets[i % len(targets)] for i in range(count)]
     t0 = time.monotonic()
     with ThreadPoolExecutor(max_workers=RATE_SENDERS) as pool:
         statuses = list(pool.map(lambda t: _status(host, t)[0], burst))
     elapsed = time.monotonic() - t0
-    served = [f"{m} {p} → {s}" for (m, p, _), s in zip(burst, statuses, strict=True)
-              if s and s != 429 and not (p.endswith(_UNREGISTERED) and s in (404, 405))]
+    served = [f"{c.label} → {s}" for c, s in zip(burst, statuses, strict=True)
+              if s and s != 429 and not (c.path.endswith(_UNREGISTERED) and s in (404, 405))]
     limited = statuses.count(429)
     allowance = max(1.0, rate) + rate * elapsed + 2
     evidence = {"declared_rps": declared, "tested_rps": rate, "sent": count,
@@ -158,7 +151,7 @@ def concurrency_limit_holds(ctx: CheckContext) -> None:
     host = _limited_host(ctx, declared, "concurrency_limit")
     if host is None:
         return
-    targets = callable_routes(host, ctx.extension)
+    targets = calls(route_table(host, ctx.extension))
     if not targets:
         ctx.figure("concurrency_limit", "no routes to hold")
         return
@@ -169,16 +162,16 @@ def concurrency_limit_holds(ctx: CheckContext) -> None:
     burst = [targets[i % len(targets)] for i in range(limit + 4)]
     results = _burst(host, burst)
     time.sleep(0.2)
-    calls = ctx.probe("quota.calls", host_id=hid, extension=ctx.extension)
+    handled = ctx.probe("quota.calls", host_id=hid, extension=ctx.extension)
     statuses = [s for s, _ in results]
     evidence = {"declared": declared, "tested_limit": limit, "sent_at_once": len(burst),
-                "statuses": statuses, "handlers_at_once": calls["max_active"],
-                "requests": sorted({f"{m} {p}" for m, p, _ in burst})}
+                "statuses": statuses, "handlers_at_once": handled["max_active"],
+                "requests": sorted({c.label for c in burst})}
     ctx.figure("concurrency_limit", {"tested_limit": limit, "sent_at_once": len(burst),
                                      "refused_503": statuses.count(503),
-                                     "handlers_at_once": calls["max_active"]})
-    if calls["max_active"] > limit:
-        raise CheckFailed(f"{calls['max_active']} handlers ran at once at a limit of {limit} "
+                                     "handlers_at_once": handled["max_active"]})
+    if handled["max_active"] > limit:
+        raise CheckFailed(f"{handled['max_active']} handlers ran at once at a limit of {limit} "
                           "(work continued outside the host's count)", evidence)
     if 503 not in statuses:
         raise CheckFailed(f"none of {len(burst)} simultaneous requests was refused with 503 at "
@@ -193,7 +186,7 @@ def timeout_holds(ctx: CheckContext) -> None:
     """A handler slower than the timeout is answered 504 on time and does not run on."""
     host = ctx.host(options={"request_timeout_s": TIMEOUT_S})
     require_loaded(host, ctx.extension)
-    targets = callable_routes(host, ctx.extension)[:CONCURRENCY_CAP]
+    targets = calls(route_table(host, ctx.extension))[:CONCURRENCY_CAP]
     if not targets:
         ctx.figure("request_timeout", "no routes to slow down")
         return
@@ -206,17 +199,17 @@ def timeout_holds(ctx: CheckContext) -> None:
     t0 = time.monotonic()
     results = _burst(host, targets)
     time.sleep(max(0.0, hold + 0.5 - (time.monotonic() - t0)))
-    calls = ctx.probe("quota.calls", host_id=hid, extension=ctx.extension)
-    late = [{"request": f"{m} {p}", "status": s, "after_s": round(d, 2)}
-            for (m, p, _), (s, d) in zip(targets, results, strict=True)
+    handled = ctx.probe("quota.calls", host_id=hid, extension=ctx.extension)
+    late = [{"request": c.label, "status": s, "after_s": round(d, 2)}
+            for c, (s, d) in zip(targets, results, strict=True)
             if s != 504 or d > timeout + TIMEOUT_SLACK_S]
-    ran_on = [c for c in calls["calls"] if c["outcome"] == "completed"]
+    ran_on = [c for c in handled["calls"] if c["outcome"] == "completed"]
     evidence = {"timeout_s": timeout, "handler_hold_s": hold, "late_or_not_504": late,
-                "calls": calls["calls"][:20]}
+                "calls": handled["calls"][:20]}
     ctx.figure("request_timeout", {"timeout_s": timeout, "requests": len(targets),
                                    "answered_504": [s for s, _ in results].count(504),
                                    "cancelled": sum(c["outcome"] == "cancelled"
-                                                    for c in calls["calls"])})
+                                                    for c in handled["calls"])})
     if late:
         raise CheckFailed(f"{len(late)} request(s) slower than the {timeout:g} s timeout were "
                           f"not answered 504 on time (e.g. {late[0]['request']} → "
