@@ -1,18 +1,13 @@
-"""Helpers of the AU checks: who the seeded users are, and driving every route as each."""
+"""Helpers of the AU checks: who the seeded users are, as the core sees them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from typing import Any
 
-from dufflebag_harness.conformance._probing import concrete, routes
 from dufflebag_harness.conformance._types import CheckFailed, HostHandle
 
 #: Seeded roles (plus anonymous, ``None``) that exercise an extension's routes.
 ACTORS: tuple[str | None, ...] = ("admin", "manager", "user", "outsider", "deleted", None)
-BODY_METHODS = ("POST", "PUT", "PATCH")
-MUTATING = ("POST", "PUT", "PATCH", "DELETE")
-CALLABLE = ("GET", *MUTATING)
 
 
 def host_id(host: HostHandle) -> str:
@@ -35,20 +30,6 @@ def who(host: HostHandle) -> dict[str, Any]:
             body = r.json()
         out[role] = {"status": r.status_code, "user": body}
     return out
-
-
-def calls(info: Mapping[str, Any], name: str) -> Iterator[tuple[str, str]]:
-    """Every (method, concrete path) of the extension's routes the harness can call."""
-    for route in routes(info, name):
-        for method in route["methods"]:
-            if method in CALLABLE:
-                yield method, concrete(route["full_path"])
-
-
-def send(host: HostHandle, method: str, path: str, role: str | None) -> int:
-    """One request; bodies are an empty JSON object (the most a harness can guess)."""
-    kwargs: dict[str, Any] = {"json": {}} if method in BODY_METHODS else {}
-    return host.request(method, path, as_role=role, **kwargs).status_code
 
 
 def user_ids(host: HostHandle) -> dict[str, int]:

@@ -1,9 +1,10 @@
 """AU — authentication and roles on the extension's protected routes; users left alone;
 actions audited.
 
-A protected route is one registered with ``auth=True`` or ``roles=(...)``: the
-extension's own claim, listed by the host. These checks hold it to that claim
-end to end, whatever middleware or hooks the extension adds in front. The
+A protected route is one registered with ``auth=True``, ``roles=(...)`` or a
+``permission``: the extension's own claim, listed by the host. These checks hold
+it to that claim end to end, whatever middleware or hooks the extension adds in
+front; which seeded user the host must admit or refuse is ``_routes``' rule. The
 users and roles the core keeps must look the same with the extension as
 without it, and every state-changing request it serves leaves an audit entry
 naming the user who made it.
@@ -11,62 +12,35 @@ naming the user who made it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from dufflebag_harness.conformance._auth_probing import (
-    ACTORS,
-    MUTATING,
-    calls,
-    host_id,
-    send,
-    user_ids,
-    who,
-)
-from dufflebag_harness.conformance._probing import (
-    concrete,
-    details,
-    protected_routes,
-    require_loaded,
-    routes,
-)
+from dufflebag_harness.conformance._auth_probing import ACTORS, host_id, user_ids, who
+from dufflebag_harness.conformance._probing import require_loaded
 from dufflebag_harness.conformance._registry import check
+from dufflebag_harness.conformance._routes import (
+    MUTATING_METHODS,
+    Call,
+    Route,
+    calls,
+    route_table,
+)
 from dufflebag_harness.conformance._types import REQUIRED, CheckContext, CheckFailed, HostHandle
 
-CORE = ("admin", "manager", "user")
 
-
-def _admitted_role(route: dict[str, Any]) -> str | None:
-    roles = list(route.get("roles") or [])
-    if not roles:
-        return "user"
-    for role in CORE:
-        if role in roles:
-            return role
-    return None  # only extension-defined roles: no seeded user has them
-
-
-def _wrong_roles(route: dict[str, Any]) -> list[str]:
-    roles = set(route.get("roles") or [])
-    if not roles:
-        return []
-    return [r for r in CORE if r not in roles] + ["outsider"]
-
-
-def _targets(ctx: CheckContext) -> tuple[HostHandle, list[dict[str, Any]]]:
+def _targets(ctx: CheckContext) -> tuple[HostHandle, list[Route]]:
     host = ctx.host()
     require_loaded(host, ctx.extension)
-    return host, protected_routes(details(host, ctx.extension), ctx.extension)
+    return host, [r for r in route_table(host, ctx.extension) if r.protected]
 
 
-def _prime(host: HostHandle, route: dict[str, Any], method: str) -> None:
-    """Make one admitted request first, so caches an extension keeps are warm."""
-    role = _admitted_role(route)
-    if role:
-        host.request(method, concrete(route["full_path"]), as_role=role)
-
-
-def _methods(route: dict[str, Any]) -> list[str]:
-    return [m for m in route["methods"] if m in ("GET", "POST", "PUT", "PATCH", "DELETE")]
+def _primed(host: HostHandle, route: Route) -> Iterator[Call]:
+    """Each method of ``route``, sent once as an admitted user before it is yielded, so
+    caches an extension keeps are warm when the requests that must be refused follow."""
+    for call in route.calls(refused_too=True):
+        if route.admitted:
+            call.send(host)
+        yield call
 
 
 @check(id="AU-01", title="Protected routes refuse anonymous requests (401)",
@@ -77,14 +51,12 @@ def anonymous_refused(ctx: CheckContext) -> None:
     host, targets = _targets(ctx)
     bad = []
     for route in targets:
-        for method in _methods(route):
-            _prime(host, route, method)
-            path = concrete(route["full_path"])
+        for call in _primed(host, route):
             for label, headers in (("anonymous", {}),
                                    ("invalid token", {"Authorization": "Bearer not-a-token"})):
-                r = host.request(method, path, headers=headers)
+                r = call.as_role(None).send(host, headers=headers)
                 if r.status_code != 401:
-                    bad.append({"route": f"{method} {route['full_path']}", "as": label,
+                    bad.append({"route": f"{call.method} {route.template}", "as": label,
                                 "status": r.status_code, "body": r.text[:200]})
     ctx.figure("protected_routes", len(targets))
     if bad:
@@ -101,13 +73,11 @@ def wrong_role_and_deleted_refused(ctx: CheckContext) -> None:
     host, targets = _targets(ctx)
     bad = []
     for route in targets:
-        for method in _methods(route):
-            _prime(host, route, method)
-            path = concrete(route["full_path"])
-            for role in [*_wrong_roles(route), "deleted"]:
-                r = host.request(method, path, as_role=role)
+        for call in _primed(host, route):
+            for role in [*route.refused_roles, "deleted"]:
+                r = call.as_role(role).send(host)
                 if r.status_code not in (401, 403):
-                    bad.append({"route": f"{method} {route['full_path']}", "as": role,
+                    bad.append({"route": f"{call.method} {route.template}", "as": role,
                                 "status": r.status_code, "body": r.text[:200]})
     if bad:
         raise CheckFailed(f"{len(bad)} request(s) with a wrong role or a deleted user were "
@@ -123,13 +93,10 @@ def right_role_admitted(ctx: CheckContext) -> None:
     host, targets = _targets(ctx)
     bad = []
     for route in targets:
-        role = _admitted_role(route)
-        if role is None:
-            continue
-        for method in _methods(route):
-            r = host.request(method, concrete(route["full_path"]), as_role=role)
+        for call in route.calls():
+            r = call.send(host)
             if r.status_code in (401, 403):
-                bad.append({"route": f"{method} {route['full_path']}", "as": role,
+                bad.append({"route": f"{call.method} {route.template}", "as": call.role,
                             "status": r.status_code, "body": r.text[:200]})
     if bad:
         raise CheckFailed(f"{len(bad)} request(s) with a declared role were refused "
@@ -160,9 +127,9 @@ def auth_read_only(ctx: CheckContext) -> None:
     expected, expected_users = who(bare), ctx.probe("auth.users", host_id=host_id(bare))["users"]
     host = ctx.host()
     require_loaded(host, ctx.extension)
-    for method, path in list(calls(details(host, ctx.extension), ctx.extension)):
+    for call in calls(route_table(host, ctx.extension), refused_too=True):
         for role in ACTORS:
-            send(host, method, path, role)
+            call.as_role(role).send(host)
     changed = _user_changes(expected, who(host))
     if changed:
         c = changed[0]
@@ -213,24 +180,21 @@ def actions_audited(ctx: CheckContext) -> None:
     missing: list[dict[str, Any]] = []
     wrong: list[dict[str, Any]] = []
     done = 0
-    for route in routes(details(host, ctx.extension), ctx.extension):
-        role = _admitted_role(route) if route.get("auth") or route.get("roles") else "user"
-        if role is None:
-            continue
-        for method in (m for m in route["methods"] if m in MUTATING):
+    for route in route_table(host, ctx.extension):
+        for call in route.calls(MUTATING_METHODS):
+            role = call.role or "user"  # an open route still has a signed-in user to name
             before, _ = _audit_entries(ctx, host, 0)
-            path = concrete(route["full_path"])
-            status = send(host, method, path, role)
+            status = call.as_role(role).send(host).status_code
             if not 200 <= status < 300:
                 continue
             done += 1
             _, entries = _audit_entries(ctx, host, before)
             mine = [e for e in entries if e.get("extension") == ctx.extension]
-            call = {"request": f"{method} {route['full_path']}", "as": role, "status": status}
+            sent = {"request": f"{call.method} {route.template}", "as": role, "status": status}
             if not mine:
-                missing.append(call)
+                missing.append(sent)
             elif not any(e.get("user_id") == ids[role] for e in mine):
-                wrong.append({**call, "expected_user_id": ids[role],
+                wrong.append({**sent, "expected_user_id": ids[role],
                               "audited": [{k: e.get(k) for k in ("user_id", "action")}
                                           for e in mine]})
     ctx.figure("audited_actions", done)
