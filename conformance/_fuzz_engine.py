@@ -3,8 +3,9 @@
 The host's own OpenAPI document is fetched over HTTP and cut down to the
 extension's operations (``/ext/{name}/...``); schemathesis' engine (examples,
 coverage and fuzzing phases; no stateful phase, no example database, no cache)
-then calls each operation with the bearer token of a seeded user the route
-admits. Which schemathesis checks run is the caller's choice; this module only
+then calls each operation with the bearer token of the seeded user ``_routes``
+picks for it (one the route admits; ``admin``, who is refused 403 — a documented
+answer — when none is). Which schemathesis checks run is the caller's choice; this module only
 collects what happened: cases, failures (with a curl line) and the status codes
 seen per operation.
 """
@@ -19,6 +20,8 @@ from typing import Any
 
 import httpx
 
+from dufflebag_harness.conformance._routes import operation_route
+
 __all__ = [
     "FuzzFailure",
     "FuzzRun",
@@ -27,13 +30,8 @@ __all__ = [
     "documented",
     "extension_document",
     "operations",
-    "role_for",
     "run_fuzz",
 ]
-
-#: Seeded roles tried for a protected route, most privileged first.
-ROLE_ORDER = ("admin", "manager", "user")
-
 
 @dataclass(frozen=True)
 class Operation:
@@ -87,22 +85,6 @@ def extension_document(base_url: str, name: str, *, timeout: float = 20.0) -> di
     return doc
 
 
-def role_for(op: Mapping[str, Any]) -> str | None:
-    """The seeded role to call a protected operation as (``None``: public route).
-
-    Routes naming roles get the most privileged core role among them; routes that
-    only need a login get ``user``, or ``admin`` when a permission is required
-    (admin holds every defined permission). Routes admitting only roles the
-    extension defines get ``admin`` too: the host answers 403, which is documented.
-    """
-    if not op.get("x-dufflebag-auth"):
-        return None
-    roles = [str(r) for r in op.get("x-dufflebag-roles") or []]
-    if roles:
-        return next((r for r in ROLE_ORDER if r in roles), "admin")
-    return "admin" if op.get("x-dufflebag-permission") else "user"
-
-
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
@@ -111,8 +93,9 @@ def operations(doc: Mapping[str, Any]) -> list[Operation]:
     for path, item in sorted((doc.get("paths") or {}).items()):
         for method, op in item.items():
             if method in _METHODS and isinstance(op, Mapping):
+                role = operation_route(path, method, op).role
                 out.append(Operation(method.upper(), path, str(op.get("operationId", "")),
-                                     role_for(op), dict(op.get("responses") or {})))
+                                     role, dict(op.get("responses") or {})))
     return out
 
 

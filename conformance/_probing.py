@@ -1,15 +1,16 @@
-"""Helpers checks share: reading the management API, choosing routes to exercise."""
+"""Helpers checks share: reading the management API, raw requests, core responses.
+
+Which of the extension's routes to call, as whom and with what, lives in ``_routes``.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from dufflebag_harness.conformance._types import CheckFailed, HostHandle
 
 MGMT = "/api/v1/extensions"
-_PARAM = re.compile(r"\{[^}]+\}")
 
 
 def require_loaded(host: HostHandle, name: str) -> None:
@@ -28,31 +29,6 @@ def details(host: HostHandle, name: str) -> dict[str, Any]:
         )
     data: dict[str, Any] = r.json()
     return data
-
-
-def full_path(name: str, path: str) -> str:
-    prefix = f"/ext/{name}"
-    return path if path.startswith(prefix + "/") or path == prefix else prefix + path
-
-
-def routes(info: Mapping[str, Any], name: str) -> list[dict[str, Any]]:
-    """The extension's routes as the host lists them, with full paths."""
-    out = []
-    for r in info.get("routes", []):
-        item = dict(r)
-        item["full_path"] = full_path(name, str(r["path"]))
-        item["methods"] = [m.upper() for m in r.get("methods", ["GET"])]
-        out.append(item)
-    return out
-
-
-def concrete(path: str) -> str:
-    """Fill path parameters with a plausible value so the route can be requested."""
-    return _PARAM.sub("1", path)
-
-
-def protected_routes(info: Mapping[str, Any], name: str) -> list[dict[str, Any]]:
-    return [r for r in routes(info, name) if r.get("auth") or r.get("roles")]
 
 
 def state(host: HostHandle, name: str) -> str:

@@ -4,15 +4,14 @@ disabled means gone, no claims on other extensions' paths."""
 from __future__ import annotations
 
 from dufflebag_harness.conformance._probing import (
-    concrete,
     core_differences,
     details,
     raw_request,
     require_loaded,
-    routes,
     set_enabled,
 )
 from dufflebag_harness.conformance._registry import check
+from dufflebag_harness.conformance._routes import parse_routes
 from dufflebag_harness.conformance._types import REQUIRED, CheckContext, CheckFailed
 
 
@@ -25,8 +24,8 @@ def routes_under_prefix(ctx: CheckContext) -> None:
     require_loaded(host, ctx.extension)
     info = details(host, ctx.extension)
     prefix = f"/ext/{ctx.extension}/"
-    outside = [r["full_path"] for r in routes(info, ctx.extension)
-               if not r["full_path"].startswith(prefix)]
+    outside = [r.template for r in parse_routes(info, ctx.extension)
+               if not r.template.startswith(prefix)]
     refused = list(info.get("refused_routes") or [])
     if outside or refused:
         raise CheckFailed(
@@ -86,13 +85,12 @@ def disabled_is_gone(ctx: CheckContext) -> None:
     info = details(host, ctx.extension)
     set_enabled(host, ctx.extension, False)
     still = []
-    for r in routes(info, ctx.extension):
-        for method in r["methods"]:
-            if method not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
-                continue
-            resp = host.request(method, concrete(r["full_path"]), as_role="admin")
+    for route in parse_routes(info, ctx.extension):
+        for call in route.calls(refused_too=True):
+            resp = call.send(host)
             if resp.status_code != 404:
-                still.append({"route": f"{method} {r['full_path']}", "status": resp.status_code})
+                still.append({"route": f"{call.method} {route.template}",
+                              "status": resp.status_code})
     diffs = core_differences(host, ctx.bare_host())
     if still:
         raise CheckFailed(f"{len(still)} route(s) still answer after disable "

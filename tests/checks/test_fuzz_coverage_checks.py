@@ -36,7 +36,6 @@ from dufflebag_harness.conformance._fuzz_engine import (
     documented,
     extension_document,
     operations,
-    role_for,
     run_fuzz,
 )
 from dufflebag_harness.conformance.coverage import own_tests_cover, own_tests_pass
@@ -158,15 +157,6 @@ def test_schema_drift_is_found_and_5xx_left_to_the_other_check(base_url: str) ->
     assert {(f.operation, f.check) for f in run.failures} == {
         ("GET /ext/demo/stats", "response_schema_conformance")}
     assert "null" in run.failures[0].message
-
-
-def test_roles_follow_the_hosts_admission_rules() -> None:
-    assert role_for({}) is None
-    assert role_for({"x-dufflebag-auth": True}) == "user"
-    assert role_for({"x-dufflebag-auth": True, "x-dufflebag-permission": "a.b"}) == "admin"
-    assert role_for({"x-dufflebag-auth": True, "x-dufflebag-roles": ["user", "manager"]}) \
-        == "manager"
-    assert role_for({"x-dufflebag-auth": True, "x-dufflebag-roles": ["auditor"]}) == "admin"
 
 
 def test_only_success_statuses_the_author_documented_are_held_to() -> None:
