@@ -21,7 +21,12 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from dufflebag_harness.reports.levels import compute_level, required_gaps, summary
+from dufflebag_harness.reports.levels import (
+    compute_level,
+    required_gaps,
+    sandbox_shortfall,
+    summary,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -139,7 +144,8 @@ def _check_rules(report: Mapping[str, Any]) -> None:
             raise ReportInvalid(f"$.waivers[{index}].applied",
                                 "only a waiver on an advisory check of the catalog can apply")
     run = report["run"]
-    level = compute_level(results, checks, run["profile"], run["only"])
+    level = compute_level(results, checks, run["profile"], run["only"],
+                          sandboxed=sandbox_shortfall(report["environment"]["worker"]) is None)
     if report["level"] != level:
         raise ReportInvalid("$.level", f"{report['level']!r} but the results give {level!r}")
     counts = summary(results)

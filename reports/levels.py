@@ -25,12 +25,14 @@ from dufflebag_harness.reports.model import (
 
 __all__ = [
     "LEVEL_RANK",
+    "SANDBOX_NAMESPACES",
     "WaiverInvalid",
     "apply_waivers",
     "compute_level",
     "fill_unplanned",
     "required_gaps",
     "required_pairs",
+    "sandbox_shortfall",
     "summary",
     "waived_pairs",
 ]
@@ -65,15 +67,37 @@ def required_gaps(
     return [p for p in required_pairs(catalog_checks) if p not in seen]
 
 
+#: Namespaces a sandbox must have had for a run to certify: its own users, processes,
+#: filesystem view, network and IPC.
+SANDBOX_NAMESPACES = frozenset({"ipc", "mnt", "net", "pid", "user"})
+
+
+def sandbox_shortfall(worker: Mapping[str, Any]) -> str | None:
+    """Why the worker section of a report does not show the sandbox certification
+    requires (``None`` when it does)."""
+    sandbox = worker.get("sandbox")
+    if not isinstance(sandbox, Mapping):
+        return "extension code ran without a sandbox"
+    missing = SANDBOX_NAMESPACES - set(sandbox.get("namespaces") or ())
+    if missing:
+        return f"the sandbox lacked the {', '.join(sorted(missing))} namespace(s)"
+    if sandbox.get("network") != "none":
+        return f"the sandbox had network {sandbox.get('network')!r}"
+    return None
+
+
 def compute_level(
     results: Iterable[Mapping[str, Any]],
     catalog_checks: Iterable[Mapping[str, Any]],
     profile: str,
     only: Sequence[str] | None,
+    *,
+    sandboxed: bool,
 ) -> Level:
     """``failed`` if a required pair failed or errored; ``certified`` if every
-    required pair of the catalog passed on the full profile without ``--only``;
-    otherwise ``provisional`` (skipped, flaky or missing required pairs).
+    required pair of the catalog passed on the full profile without ``--only``, with
+    extension code in the sandbox; otherwise ``provisional`` (skipped, flaky or missing
+    required pairs, or no sandbox).
 
     Severity is taken from the catalog, so a result cannot make itself advisory.
     Advisory results never change the level. A catalog without any required
@@ -87,6 +111,7 @@ def compute_level(
         required
         and profile == "full"
         and only is None
+        and sandboxed
         and all(status.get(p) == "pass" for p in required)
     ):
         return "certified"

@@ -91,7 +91,7 @@ class PostgresInfo(TypedDict):
 
 
 class _WorkerBase(TypedDict):
-    uid_separated: bool
+    sandbox: dict[str, Any] | None
     uid: int | None
     python: str | None
     peak_rss_mb: float | None
@@ -291,6 +291,7 @@ def build_report(
         apply_waivers,
         compute_level,
         fill_unplanned,
+        sandbox_shortfall,
         summary,
     )
 
@@ -303,7 +304,8 @@ def build_report(
         key=lambda c: c["id"],
     )
     finished = datetime.fromisoformat(run["finished"].replace("Z", "+00:00"))
-    level = compute_level(ordered, catalog_checks, run["profile"], run["only"])
+    level = compute_level(ordered, catalog_checks, run["profile"], run["only"],
+                          sandboxed=sandbox_shortfall(environment["worker"]) is None)
     return {
         "schema_version": "0",
         "report_id": report_id or new_report_id(),

@@ -22,7 +22,7 @@ from typing import Any
 from dufflebag_harness.reports._gpg import GpgUnavailable, SigningError, gpg_session, prepare_home
 from dufflebag_harness.reports.canonical import ReportInvalid, canonical_bytes, validate
 from dufflebag_harness.reports.keys import DEVELOPMENT_COMMENT
-from dufflebag_harness.reports.levels import LEVEL_RANK
+from dufflebag_harness.reports.levels import LEVEL_RANK, sandbox_shortfall
 
 __all__ = ["VerifyExit", "VerifyOutcome", "verify"]
 
@@ -248,10 +248,11 @@ def _check_level(report: dict[str, Any], require_level: str) -> None:
         raise _Reject(VerifyExit.LEVEL_BELOW,
                       f"the report's level is {level}, below the required "
                       f"{require_level}")
-    if require_level == "certified" and not report["environment"]["worker"]["uid_separated"]:
+    shortfall = sandbox_shortfall(report["environment"]["worker"])
+    if require_level == "certified" and shortfall is not None:
         raise _Reject(VerifyExit.LEVEL_BELOW,
-                      "the report is certified, but its worker was not "
-                      "uid-separated, which level certified requires here")
+                      f"the report is certified, but {shortfall}, which level certified "
+                      "requires")
 
 
 def verify(

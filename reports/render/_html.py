@@ -12,6 +12,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from dufflebag_harness.reports.levels import sandbox_shortfall
 from dufflebag_harness.reports.render._figures import key_figures, raw_figures
 from dufflebag_harness.reports.render._view import clean_text, view
 
@@ -28,6 +29,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals["clean"] = clean_text
+    env.globals["sandbox_shortfall"] = sandbox_shortfall
     return env
 
 

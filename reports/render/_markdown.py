@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from dufflebag_harness.reports.levels import sandbox_shortfall
 from dufflebag_harness.reports.render._view import ReportView, ResultView, clean_text, view
 
 __all__ = ["escape_markdown", "render_markdown"]
@@ -84,9 +85,10 @@ def _header(v: ReportView) -> list[str]:
     if r["signer"]["development_key"]:
         lines += ["> ⚠️ Signed with a local development key: the marketplace will not trust it.",
                   ""]
-    if not r["environment"]["worker"]["uid_separated"]:
-        lines += ["> ⚠️ The worker was not uid-separated; the marketplace requires it for "
-                  "certified.", ""]
+    shortfall = sandbox_shortfall(r["environment"]["worker"])
+    if shortfall is not None:
+        lines += [f"> ⚠️ Not sandboxed: {shortfall}. The marketplace requires the sandbox "
+                  "for certified.", ""]
     return lines
 
 

@@ -62,12 +62,23 @@ def results_for(statuses: Mapping[str, str], reasons: Mapping[str, str] | None =
     return out
 
 
+#: A sandbox record as a sandboxed run writes it (written out here, not taken from the code).
+SANDBOX: dict[str, Any] = {
+    "tool": "bubblewrap", "version": "0.8.0",
+    "namespaces": ["cgroup", "ipc", "mnt", "net", "pid", "user", "uts"],
+    "uid": 65534, "host_uid": 0, "network": "none",
+    "visible": [{"path": "/usr", "mode": "ro", "kind": "bind"},
+                {"path": "/tmp/dbw-x", "mode": "rw", "kind": "bind"}],
+    "memory_limit_mb": 1280, "rlimit": "RLIMIT_DATA",
+}
+
+
 def make_report(
     statuses: Mapping[str, str] | None = None,
     *,
     profile: str = "full",
     only: list[str] | None = None,
-    uid_separated: bool = True,
+    sandbox: Mapping[str, Any] | str | None = "default",
     fingerprint: str = FINGERPRINT,
     development_key: bool = False,
     finished: datetime = FINISHED,
@@ -90,7 +101,8 @@ def make_report(
         environment={"python": "3.11.7", "os": "Linux-6.1", "machine": "x86_64",
                      "backends": ["mock", "sqlite", "postgresql"],
                      "postgresql": {"version": "15.18", "provider": "local"},
-                     "worker": {"uid_separated": uid_separated, "uid": 65534,
+                     "worker": {"sandbox": SANDBOX if sandbox == "default" else sandbox,
+                                "uid": 65534,
                                 "python": "3.11.7", "peak_rss_mb": 80.5}},
         run={"profile": profile, "only": only, "seed": 1234,  # type: ignore[typeddict-item]
              "started": started.strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -146,7 +146,8 @@ def test_no_figures_no_key_figures_and_no_charts() -> None:
 def test_all_figures_are_kept_collapsed_and_pretty_printed() -> None:
     page, parsed = _page(FIGURES)
     details = [a for t, a in parsed.tags if t == "details"]
-    assert len(details) == 1 and "open" not in details[0]
+    # the raw figures and the sandbox's mount list, both collapsed
+    assert len(details) == 2 and not any("open" in d for d in details)
     raw = page[page.index("<h2>All figures</h2>"):]
     assert '&#34;with_p50&#34;: 0.373' in raw or '"with_p50": 0.373' in raw
     assert "\n" in raw[raw.index("<pre>"):raw.index("</pre>")]

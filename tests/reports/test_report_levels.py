@@ -21,8 +21,15 @@ from dufflebag_harness.reports import (
 )
 
 
-def level(statuses: dict[str, str], profile: str = "full", only: list[str] | None = None) -> str:
-    return compute_level(results_for(statuses), CATALOG, profile, only)
+def level(statuses: dict[str, str], profile: str = "full", only: list[str] | None = None,
+          sandboxed: bool = True) -> str:
+    return compute_level(results_for(statuses), CATALOG, profile, only, sandboxed=sandboxed)
+
+
+def test_no_sandbox_never_certifies() -> None:
+    assert level({}) == "certified"
+    assert level({}, sandboxed=False) == "provisional"
+    assert level({"LC-01@sqlite": "fail"}, sandboxed=False) == "failed"
 
 
 def test_required_pairs_come_from_the_catalog() -> None:
@@ -58,12 +65,13 @@ def test_a_result_cannot_make_a_required_check_advisory() -> None:
     results = results_for({"LC-01@sqlite": "fail"})
     for r in results:
         r["severity"] = "advisory"
-    assert compute_level(results, CATALOG, "full", None) == "failed"
+    assert compute_level(results, CATALOG, "full", None, sandboxed=True) == "failed"
 
 
 def test_a_catalog_without_required_checks_certifies_nothing() -> None:
     advisory_only = [c for c in CATALOG if c["severity"] == "advisory"]
-    assert compute_level(results_for({}), advisory_only, "full", None) == "provisional"
+    assert compute_level(results_for({}), advisory_only, "full", None,
+                         sandboxed=True) == "provisional"
 
 
 def test_required_gaps_lists_missing_required_pairs_only() -> None:
@@ -86,7 +94,7 @@ def test_fill_unplanned_records_every_missing_pair_as_skipped() -> None:
     skipped = [r for r in filled if r["check"] != "LC-01"]
     assert {r["status"] for r in skipped} == {"skipped"}
     assert {r["reason"] for r in skipped} == {"not selected by --only"}
-    assert compute_level(filled, CATALOG, "full", None) == "provisional"
+    assert compute_level(filled, CATALOG, "full", None, sandboxed=True) == "provisional"
     assert required_gaps(filled, CATALOG) == []
 
 

@@ -190,9 +190,10 @@ def test_badge_shows_the_level_in_its_colour(statuses: dict[str, str], colour: s
 
 
 def test_html_tolerates_an_unknown_worker() -> None:
-    report: dict[str, Any] = dict(make_report(uid_separated=False))
+    report: dict[str, Any] = dict(make_report(sandbox=None))
     report["environment"]["worker"].update(uid=None, peak_rss_mb=None, python=None,
                                            note="no worker ran")
     page = render_html(report)
-    assert "uid unknown, not uid-separated · no worker ran" in page
+    assert "uid unknown · no worker ran" in page
+    assert "Not sandboxed: extension code ran without a sandbox" in page
     assert "uid None" not in page and "None MB" not in page

@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FINISHED, KeyHome, make_report, remove_home, running_agents, short_home
+from conftest import (
+    FINISHED,
+    SANDBOX,
+    KeyHome,
+    make_report,
+    remove_home,
+    running_agents,
+    short_home,
+)
 
 from dufflebag_harness.reports import (
     Signer,
@@ -251,22 +259,39 @@ def test_an_expired_or_not_yet_valid_report(signed: Writer, signing_key: KeyHome
     assert early.code == 14
 
 
+NO_NET = {**SANDBOX, "namespaces": ["ipc", "mnt", "pid", "user"]}
+
+
 @pytest.mark.parametrize(
-    ("statuses", "uid_separated", "require", "code"),
+    ("statuses", "sandbox", "require", "code"),
     [
-        ({"IS-01@postgresql": "skipped"}, True, "certified", 15),
-        ({"IS-01@postgresql": "skipped"}, True, "provisional", 0),
-        ({"LC-01@sqlite": "fail"}, True, "provisional", 15),
-        ({}, False, "certified", 15),
-        ({}, False, "provisional", 0),
+        ({"IS-01@postgresql": "skipped"}, SANDBOX, "certified", 15),
+        ({"IS-01@postgresql": "skipped"}, SANDBOX, "provisional", 0),
+        ({"LC-01@sqlite": "fail"}, SANDBOX, "provisional", 15),
+        ({}, SANDBOX, "certified", 0),
+        ({}, None, "certified", 15),
+        ({}, None, "provisional", 0),
+        ({}, NO_NET, "certified", 15),
     ],
 )
 def test_level_below_required(signed: Writer, signing_key: KeyHome, statuses: dict[str, str],
-                              uid_separated: bool, require: str, code: int) -> None:
-    path = signed(make_report(statuses, uid_separated=uid_separated,
-                              fingerprint=signing_key.fingerprint))
+                              sandbox: dict[str, object] | None, require: str,
+                              code: int) -> None:
+    path = signed(make_report(statuses, sandbox=sandbox, fingerprint=signing_key.fingerprint))
     outcome = verify(path, signing_key.keyring, require_level=require, now=NOW)
     assert outcome.code == code, outcome.sentence
+
+
+def test_a_report_claiming_certified_without_a_sandbox_is_refused(
+        signed: Writer, signing_key: KeyHome, tmp_path: Path) -> None:
+    """A re-signed report whose level was edited to certified over an unsandboxed run:
+    verify recomputes the level from the record and refuses it."""
+    report = dict(make_report({}, sandbox=None, fingerprint=signing_key.fingerprint))
+    assert report["level"] == "provisional"
+    report["level"] = "certified"
+    path = signed(raw=_raw(report))
+    outcome = verify(path, signing_key.keyring, require_level="certified", now=NOW)
+    assert outcome.code == 12 and "level" in outcome.sentence, outcome.sentence
 
 
 def test_usage_errors(signed: Writer, signing_key: KeyHome, tmp_path: Path) -> None:

@@ -53,10 +53,17 @@ def test_verify_accepts_with_exported_key_and_rejects_a_flipped_byte(
     assert "Traceback" not in bad.stderr
 
 
-def test_verify_demands_uid_separation_for_certified(certified: Path, tmp_path: Path) -> None:
+def test_the_report_records_the_sandbox_and_verify_accepts_it(certified: Path,
+                                                              tmp_path: Path) -> None:
     keyring = tmp_path / "trusted.asc"
     run_cli("keys", "export", "--out", str(keyring))
     report = json.loads((certified / "report.json").read_text())
-    separated = report["environment"]["worker"]["uid_separated"]
-    result = run_cli("verify", str(certified / "report.json"), "--keyring", str(keyring))
-    assert result.returncode == (0 if separated else 15), result.stdout + result.stderr
+    sandbox = report["environment"]["worker"]["sandbox"]
+    assert sandbox["tool"] == "bubblewrap" and sandbox["network"] == "none"
+    assert {"user", "pid", "mnt", "net", "ipc"} <= set(sandbox["namespaces"])
+    assert report["environment"]["worker"]["uid"] == 65534
+    visible = {m["path"] for m in sandbox["visible"]}
+    assert not any(p == "/root" or p.startswith("/root/.gnupg") or "dbgpg" in p for p in visible)
+    result = run_cli("verify", str(certified / "report.json"), "--keyring", str(keyring),
+                     "--require-level", "certified")
+    assert result.returncode == 0, result.stdout + result.stderr

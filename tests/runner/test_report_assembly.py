@@ -82,9 +82,17 @@ def _extension(tmp_path: Path) -> Path:
     return root
 
 
+SANDBOX: dict[str, Any] = {
+    "tool": "bubblewrap", "version": "0.8.0", "namespaces": ["ipc", "mnt", "net", "pid", "user"],
+    "uid": 65534, "host_uid": 0, "network": "none",
+    "visible": [{"path": "/usr", "mode": "ro", "kind": "bind"}],
+    "memory_limit_mb": 1280, "rlimit": "RLIMIT_DATA",
+}
+
+
 def _worker(uid: int, sandboxed: bool, rss: float, note: str) -> WorkerInfo:
     return WorkerInfo(uid=uid, pid=4242, python="3.11.9",
-                      sandbox={"kind": "bubblewrap"} if sandboxed else None,
+                      sandbox=dict(SANDBOX) if sandboxed else None,
                       isolation_note=note, peak_rss_mb=rss)
 
 
@@ -143,7 +151,8 @@ def test_the_runner_report_is_build_report_of_the_same_run(tmp_path: Path) -> No
                      "machine": platform.machine(),
                      "backends": ["postgresql", "sqlite"],
                      "postgresql": {"version": "16.4", "provider": "local"},
-                     "worker": {"uid_separated": False, "uid": 65534, "python": "3.11.9",
+                     # one worker ran without the sandbox: the run has no sandbox record
+                     "worker": {"sandbox": None, "uid": 65534, "python": "3.11.9",
                                 "peak_rss_mb": 120.25, "note": "sandboxed",
                                 "restarts": ["worker restarted after: killed"]}},
         run={"profile": "full", "only": ["IS-01@sqlite", "LC-01", "PE-02"], "seed": 77,

@@ -57,7 +57,8 @@ class RunRecord:
 def _worker_section(record: RunRecord) -> ReportWorker:
     infos = record.workers
     return {
-        "uid_separated": bool(infos) and all(i.sandboxed for i in infos),
+        # one record stands for the run only when every worker had it
+        "sandbox": infos[0].sandbox if infos and all(i.sandboxed for i in infos) else None,
         "uid": infos[0].uid if infos else None,
         "python": infos[0].python if infos else None,
         "peak_rss_mb": max((i.peak_rss_mb for i in infos), default=0.0),
