@@ -1,4 +1,4 @@
-"""``artifact_digest``: deterministic, sensitive to every byte and name, blind to caches."""
+"""``artifact_digest``: deterministic, sensitive to every byte and name of every file."""
 
 from __future__ import annotations
 
@@ -81,26 +81,59 @@ def test_path_and_content_boundaries_cannot_collide(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "debris",
+    "hidden",
     [
         "demo/__pycache__/extension.cpython-311.pyc",
+        "demo/__pycache__/notes.txt",
+        ".venv/lib/python3.11/site-packages/evil.pth",
+        ".venv/bin/python",
+        "build/lib/demo/helpers.py",
+        "dist/demo-1.0.0-py3-none-any.whl",
         ".git/HEAD",
         ".pytest_cache/v/cache/nodeids",
         ".mypy_cache/3.11/x.json",
         ".ruff_cache/content",
         ".hypothesis/examples/x",
         ".nox/tests/bin/python",
+        ".tox/py311/lib/x.py",
         "demo.egg-info/PKG-INFO",
+        "node_modules/x/index.js",
         ".coverage",
         ".coverage.host.1234",
-        "certification/demo-1.0.0/report.json",
     ],
 )
-def test_caches_do_not_change_the_digest(tmp_path: Path, debris: str) -> None:
+def test_every_file_is_digested_caches_and_hidden_folders_included(
+    tmp_path: Path, hidden: str
+) -> None:
+    # An injected pyc in __pycache__ or a .pth in .venv is importable once installed:
+    # a folder that carries one is not the folder that was certified without it.
     root = _tree(tmp_path / "ext", FILES)
     before = artifact_digest(root)
-    _tree(root, {debris: b"cache"})
+    _tree(root, {hidden: b"cache"})
+    after = artifact_digest(root)
+    assert after.digest != before.digest
+    assert after.files[hidden] == _sha(b"cache")
+    assert set(after.files) == {*before.files, hidden}
+
+
+def test_only_the_root_certification_folder_is_left_out(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "ext", FILES)
+    before = artifact_digest(root)
+    _tree(root, {"certification/demo-1.0.0/report.json": b"{}"})
     assert artifact_digest(root) == before
+    _tree(root, {"demo/certification/x.py": b""})
+    assert artifact_digest(root).digest != before.digest
+
+
+def test_a_root_certification_file_or_link_is_digested(tmp_path: Path) -> None:
+    # Only the folder certify writes its output to is left out, not a file so named.
+    plain = _tree(tmp_path / "plain", FILES)
+    with_file = _tree(tmp_path / "file", {**FILES, "certification": b"x"})
+    assert "certification" in artifact_digest(with_file).files
+    linked = _tree(tmp_path / "link", FILES)
+    os.symlink("demo", linked / "certification")
+    assert artifact_digest(linked).links == {"certification": "demo"}
+    assert artifact_digest(linked).digest != artifact_digest(plain).digest
 
 
 def test_symlinks_are_recorded_by_target_text_never_followed(tmp_path: Path) -> None:

@@ -42,24 +42,63 @@ def _left_in(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
-def test_folder_copy_keeps_the_extension_and_drops_caches(
-    make_ext: MakeExt, tmp_path: Path
-) -> None:
+BYTECODE = [
+    "analytics/__pycache__/extension.cpython-311.pyc",
+    "analytics/__pycache__/notes.txt",
+    "analytics/stray.pyc",
+    "analytics/old.pyo",
+    "build/lib/analytics/__pycache__/x.cpython-312.pyc",
+    "tests/__pycache__/test_analytics.cpython-311-pytest-9.2.0.pyc",
+]
+KEPT = [".pytest_cache/v/cache/nodeids", ".venv/pyvenv.cfg", "build/lib/analytics/x.py",
+        "analytics.egg-info/PKG-INFO", ".coverage"]
+
+
+def test_folder_copy_keeps_everything_but_bytecode(make_ext: MakeExt, tmp_path: Path) -> None:
     src = make_ext()
-    (src / "analytics" / "__pycache__").mkdir()
-    (src / "analytics" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\0")
-    (src / ".pytest_cache").mkdir()
+    for rel in [*BYTECODE, *KEPT]:
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_bytes(b"\0")
     os.symlink("extension.py", src / "analytics" / "alias.py")
+    os.symlink("stray.pyc", src / "analytics" / "linked.pyc")
+    os.symlink("__pycache__", src / "analytics" / "cache")
     os.chmod(src / "analytics" / "extension.py", 0o600)
     root = materialize(src, tmp_path / "work" / "analytics")
     assert root == tmp_path / "work" / "analytics"
-    assert artifact_digest(root) == artifact_digest(src)
-    assert not (root / "analytics" / "__pycache__").exists()
-    assert not (root / ".pytest_cache").exists()
+    copied = artifact_digest(root).files
+    every = artifact_digest(src).files
+    assert set(every) - set(copied) == {*BYTECODE, "analytics/linked.pyc"}
+    assert {rel: every[rel] for rel in copied} == dict(copied)  # the rest, byte for byte
+    assert not list(root.rglob("__pycache__")) and not list(root.rglob("*.py[co]"))
     assert os.readlink(root / "analytics" / "alias.py") == "extension.py"
     assert _modes(root) == {("d", 0o755), ("f", 0o644)}
     assert stat.S_IMODE(root.stat().st_mode) == 0o755
     assert load_manifest(root).name == "analytics"
+
+
+def test_parent_side_copy_may_keep_bytecode(make_ext: MakeExt, tmp_path: Path) -> None:
+    src = make_ext()
+    for rel in BYTECODE:
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_bytes(b"\0")
+    root = materialize(src, tmp_path / "read-only", keep_bytecode=True)
+    assert artifact_digest(root) == artifact_digest(src)
+
+
+def test_archives_are_extracted_without_bytecode(tmp_path: Path) -> None:
+    files = {**WHEEL_FILES, "extension.toml": MINIMAL_MANIFEST.encode(),
+             "analytics/__pycache__/extension.cpython-311.pyc": b"\0",
+             "analytics/_native_helper.pyc": b"\0", "analytics/data.txt": b"kept"}
+    wheel = build_zip(tmp_path / "analytics-1.0.0-py3-none-any.whl", files)
+    root = materialize(wheel, tmp_path / "out")
+    assert not list(root.rglob("*.pyc")) and not (root / "analytics" / "__pycache__").exists()
+    assert (root / "analytics" / "data.txt").read_bytes() == b"kept"
+    sdist = build_tar(tmp_path / "analytics-1.0.0.tar.gz",
+                      [(f"analytics-1.0.0/{k}", v) for k, v in files.items()])
+    root = materialize(sdist, tmp_path / "out2")
+    assert not list(root.rglob("*.pyc"))
+    kept = materialize(wheel, tmp_path / "out3", keep_bytecode=True)
+    assert (kept / "analytics" / "_native_helper.pyc").is_file()
 
 
 def test_folder_link_leaving_the_tree_is_refused(make_ext: MakeExt, tmp_path: Path) -> None:

@@ -1,8 +1,17 @@
-"""Walking an extension folder: what counts as part of it, and what is debris.
+"""Walking an extension folder: every file it holds is part of it.
 
 The digest and the copy given to the worker must agree on which files make up
-the extension, so both walk the folder through :func:`walk`. Caches and build
-debris are skipped; symlinks are reported as links and never followed.
+the extension, so both walk the folder through :func:`walk`. Nothing is
+skipped as "debris" — caches, virtualenvs, build output and hidden folders
+are part of what was certified, because anything in the folder may be
+imported or run once it is installed — except the root ``certification/``
+folder, the default output folder of ``certify`` (reports about the
+extension, written after its digest was taken). Symlinks are reported as
+links and never followed.
+
+The worker's copy leaves out compiled bytecode (``bytecode=False``): it
+imports the sources the checks read, never a ``.pyc`` that could differ from
+them.
 """
 
 from __future__ import annotations
@@ -11,32 +20,18 @@ import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
-from fnmatch import fnmatch
 from pathlib import Path
 
 from dufflebag_harness.outside.loader._errors import ArtifactError
 
-__all__ = ["IGNORED_DIRS", "IGNORED_FILES", "Entry", "is_ignored", "walk"]
+__all__ = ["BYTECODE_DIR", "BYTECODE_SUFFIXES", "IGNORED_AT_ROOT", "Entry", "is_bytecode",
+           "walk"]
 
-#: Directory names skipped anywhere in the tree (fnmatch patterns).
-IGNORED_DIRS = (
-    "__pycache__",
-    ".git",
-    ".pytest_cache",
-    ".mypy_cache",
-    ".ruff_cache",
-    ".hypothesis",
-    ".nox",
-    ".tox",
-    ".venv",
-    "*.egg-info",
-)
-#: File names skipped anywhere in the tree (fnmatch patterns).
-#: ``*.pyc`` only inside ``__pycache__``: a stray ``mod.pyc`` beside the code is importable
-#: (sourceless), so it is part of the extension and must be digested.
-IGNORED_FILES = (".coverage", ".coverage.*")
 #: Skipped only at the root: the default output folder of ``certify``.
 IGNORED_AT_ROOT = ("certification",)
+#: Compiled Python: the cache folder and the bytecode file suffixes.
+BYTECODE_DIR = "__pycache__"
+BYTECODE_SUFFIXES = (".pyc", ".pyo")
 
 
 @dataclass(frozen=True)
@@ -48,39 +43,44 @@ class Entry:
     link: str | None = None
 
 
-def is_ignored(rel_parts: tuple[str, ...], is_dir: bool) -> bool:
-    """Whether the member at ``rel_parts`` (relative to the root) is debris."""
-    name = rel_parts[-1]
-    if len(rel_parts) == 1 and is_dir and name in IGNORED_AT_ROOT:
-        return True
-    patterns = IGNORED_DIRS if is_dir else IGNORED_FILES
-    return any(fnmatch(name, pattern) for pattern in patterns)
+def is_bytecode(rel: str) -> bool:
+    """Whether the member at POSIX path ``rel`` is compiled bytecode or lies in a cache folder.
+
+    Case-insensitive, because some filesystems (and importers) are.
+    """
+    parts = rel.lower().split("/")
+    return BYTECODE_DIR in parts or parts[-1].endswith(BYTECODE_SUFFIXES)
 
 
-def walk(root: Path) -> Iterator[Entry]:
+def walk(root: Path, *, bytecode: bool = True) -> Iterator[Entry]:
     """Files and symlinks under ``root``, sorted by relative POSIX path.
 
-    Raises :class:`ArtifactError` on anything else (FIFO, socket, device): it
-    has no defined content and opening it could hang.
+    Everything but the root ``certification/`` folder; with ``bytecode=False``
+    also without ``__pycache__`` folders and ``*.pyc``/``*.pyo`` files (links
+    so named included). Raises :class:`ArtifactError` on anything else (FIFO,
+    socket, device): it has no defined content and opening it could hang.
     """
-    yield from sorted(_walk(root, root, ()), key=lambda e: e.rel.encode("utf-8", "surrogateescape"))
+    found = _walk(root, (), bytecode)
+    yield from sorted(found, key=lambda e: e.rel.encode("utf-8", "surrogateescape"))
 
 
-def _walk(root: Path, folder: Path, prefix: tuple[str, ...]) -> Iterator[Entry]:
+def _walk(folder: Path, prefix: tuple[str, ...], bytecode: bool) -> Iterator[Entry]:
     with os.scandir(folder) as it:
         children = list(it)
     for child in children:
         parts = (*prefix, child.name)
+        rel = "/".join(parts)
+        if not prefix and child.name in IGNORED_AT_ROOT and child.is_dir(follow_symlinks=False):
+            continue
+        if not bytecode and is_bytecode(rel):
+            continue
         mode = child.stat(follow_symlinks=False).st_mode
         path = Path(child.path)
         if stat.S_ISLNK(mode):
-            if not (is_ignored(parts, is_dir=True) or is_ignored(parts, is_dir=False)):
-                yield Entry("/".join(parts), path, os.readlink(path))
+            yield Entry(rel, path, os.readlink(path))
         elif stat.S_ISDIR(mode):
-            if not is_ignored(parts, is_dir=True):
-                yield from _walk(root, path, parts)
+            yield from _walk(path, parts, bytecode)
         elif stat.S_ISREG(mode):
-            if not is_ignored(parts, is_dir=False):
-                yield Entry("/".join(parts), path)
+            yield Entry(rel, path)
         else:
             raise ArtifactError(f"{path}: not a regular file, folder or symlink; remove it")

@@ -4,7 +4,10 @@ A wheel or sdist is identified by the sha256 of its bytes. A folder has no
 bytes of its own, so it gets a deterministic tree hash: one record per member,
 sorted by relative POSIX path, each ``kind · len(path) · path · sha256(content)``.
 The path is length-prefixed and the content hash has a fixed size, so no two
-different trees share a byte stream. Symlinks are recorded as links (their
+different trees share a byte stream. Every file the folder holds is a member —
+``__pycache__``, ``.venv``, ``*.egg-info``, ``build/``, hidden folders — since
+any of it may run once installed; only the root ``certification/`` output
+folder is left out (see :mod:`._tree`). Symlinks are recorded as links (their
 target text), never followed. ``reports`` recomputes this to verify
 ``--artifact``, so the format is versioned (``_TREE_TAG``).
 """

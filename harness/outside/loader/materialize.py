@@ -1,12 +1,18 @@
 """Give the worker its own copy of the extension, and nothing more.
 
-Folders are copied (caches left out, symlinks copied as links); wheels and
-sdists are extracted member by member. Nothing is written through a symlink,
-no member may land outside the destination, and a link that resolves outside
-it is refused. Work happens in a staging folder beside ``dest`` that is
-renamed into place at the end, so a failure leaves nothing half-written.
-Everything ends up world-readable (files 0644, folders 0755) because the
-worker may run as an unprivileged uid.
+Folders are copied (symlinks as links); wheels and sdists are extracted member
+by member. Compiled bytecode is left out — ``__pycache__`` folders and every
+``*.pyc``/``*.pyo`` — so the worker imports the sources the checks read and no
+bytecode from the artifact can run during certification; everything else is
+copied (the folder walk is the digest's, :func:`._tree.walk`). Only a
+parent-side extraction that is read, never imported, may ask to keep it
+(``keep_bytecode=True``) so the static checks see every member.
+
+Nothing is written through a symlink, no member may land outside the
+destination, and a link that resolves outside it is refused. Work happens in a
+staging folder beside ``dest`` that is renamed into place at the end, so a
+failure leaves nothing half-written. Everything ends up world-readable (files
+0644, folders 0755) because the worker may run as an unprivileged uid.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from pathlib import Path
 
 from dufflebag_harness.outside.loader._archives import archive_kind, members
 from dufflebag_harness.outside.loader._errors import ArtifactError
-from dufflebag_harness.outside.loader._tree import walk
+from dufflebag_harness.outside.loader._tree import is_bytecode, walk
 from dufflebag_harness.outside.loader.manifest import MANIFEST_NAME
 
 __all__ = ["materialize"]
@@ -27,8 +33,11 @@ __all__ = ["materialize"]
 _CHUNK = 1 << 16
 
 
-def materialize(path: Path, dest: Path) -> Path:
+def materialize(path: Path, dest: Path, *, keep_bytecode: bool = False) -> Path:
     """Copy or extract the extension at ``path`` into ``dest``; return its root.
+
+    Without ``keep_bytecode`` no ``__pycache__`` folder and no ``*.pyc``/``*.pyo``
+    is written: that is the copy a worker may import.
 
     ``dest`` must not exist or be an empty folder. The root is the folder that
     holds ``extension.toml``: ``dest`` itself, the single top folder of an sdist,
@@ -49,10 +58,11 @@ def materialize(path: Path, dest: Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
         if kind is None:
-            _copy_folder(path, staging)
+            _copy_folder(path, staging, keep_bytecode)
         else:
             with members(path) as found:
-                _write_all(path, staging, ((m.name, m.link, m.chunks()) for m in found))
+                _write_all(path, staging, ((m.name, m.link, m.chunks()) for m in found
+                                           if keep_bytecode or not is_bytecode(m.name)))
         _refuse_escaping_links(path, staging)
         root = _find_root(path, staging)
         _open_up(staging)
@@ -65,14 +75,15 @@ def materialize(path: Path, dest: Path) -> Path:
     return dest / root
 
 
-def _copy_folder(source: Path, staging: Path) -> None:
+def _copy_folder(source: Path, staging: Path, keep_bytecode: bool) -> None:
     def chunks(file: Path) -> Iterator[bytes]:
         fd = os.open(file, os.O_RDONLY | os.O_NOFOLLOW)
         with os.fdopen(fd, "rb") as stream:
             while chunk := stream.read(_CHUNK):
                 yield chunk
 
-    _write_all(source, staging, ((e.rel, e.link, chunks(e.path)) for e in walk(source)))
+    entries = walk(source, bytecode=keep_bytecode)
+    _write_all(source, staging, ((e.rel, e.link, chunks(e.path)) for e in entries))
 
 
 def _write_all(
