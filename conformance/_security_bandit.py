@@ -2,8 +2,9 @@
 
 bandit reads source without importing it, so the signing process may run it.
 The invocation is the harness's: the author's ``.bandit`` file is replaced by
-an empty one and ``# nosec`` comments are ignored, so findings cannot be
-suppressed from inside the artifact. The extension's own tests are left out
+an empty one, ``# nosec`` comments are ignored and bandit's own default
+exclusions are off, so findings cannot be suppressed or hidden (in ``.tox/``,
+``*.egg/``, ...) from inside the artifact. The extension's own tests are left out
 (they do not ship into the host). A file bandit cannot parse is reported in
 ``errors`` with exit code 0 — the caller treats it as a failure, not a pass.
 """
@@ -64,9 +65,11 @@ def run_bandit(root: Path, exclude: Sequence[str] = ()) -> BanditRun:
         ini.write_text("[bandit]\n", "utf-8")
         cmd = [sys.executable, "-m", "bandit", "-r", str(root), "-f", "json", "-q",
                "--ini", str(ini), "--ignore-nosec"]
+        # Always pass -x: without it bandit applies its own defaults (.git, .tox, .eggs,
+        # __pycache__, *.egg), matched as substrings of the whole path, so a root under a
+        # folder named like them would be skipped entirely.
         excluded = [str((root / e).resolve()) for e in exclude if (root / e).exists()]
-        if excluded:
-            cmd += ["-x", ",".join(excluded)]
+        cmd += ["-x", ",".join(excluded)]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S,
                                   cwd=tmp, check=False)

@@ -3,10 +3,10 @@
 The platform's security success criterion (SC-SEC: an audit with no critical
 vulnerabilities) is what these serve; reports cite platform requirements only.
 
-SE-01, SE-02, SE-03 and SE-05 read the source in the parent (bandit and ``ast``;
-nothing is imported). SE-04 runs the extension with planted secrets and
-searches what it logged and printed (captured in the worker, so the result is
-self-reported).
+SE-01, SE-02, SE-03 and SE-05 read the artifact in the parent (bandit, ``ast`` and,
+for SE-03, every file including bytecode; nothing is imported). SE-04 runs the
+extension with planted secrets and searches what it logged and printed
+(captured in the worker, so the result is self-reported).
 """
 
 from __future__ import annotations
@@ -70,22 +70,31 @@ def bandit_medium_listed(ctx: CheckContext) -> None:
 
 @check(id="SE-03", title="Imports stay on the allow-list; no tampering with the harness",
        requires=("REQ-1.3", "REQ-6.1"), severity=REQUIRED, blocked_by=(),
-       fix="Import only the standard library, your own package and dufflebag_harness.sdk "
-           "(tests may "
-           "also import pytest, fixtures and the harness's own libraries such as httpx or "
-           "jsonschema); third-party dependencies are not supported by the allow-list yet. "
-           "Never import dufflebag_harness internals, ctypes or _pytest, walk "
-           "gc objects, write sys.modules or builtins, import by computed name, run "
-           "exec/eval, or assign attributes of other modules.")
+       fix="Every file of the artifact is checked, build/, dist/, virtualenvs, caches and "
+           "hidden folders included: ship Python source only. No native modules (.so, .pyd, "
+           ".dylib, .dll), no .pth files, no sitecustomize.py/usercustomize.py, and no bytecode "
+           "but this Python's own cache of the source beside it (delete stray .pyc files and "
+           "stale __pycache__ folders, or certify a clean folder, wheel or sdist). "
+           "Import only the standard library, your own package and dufflebag_harness.sdk "
+           "(tests may also import pytest, fixtures and the harness's own libraries such as "
+           "httpx or jsonschema); third-party dependencies are not supported by the allow-list "
+           "yet. In code and tests alike, never import dufflebag_harness internals, ctypes or "
+           "_pytest; never run exec/eval/compile/__import__ in any spelling (call re.compile, "
+           "not a bare compile), import by computed name, or call getattr/setattr/delattr with "
+           "a computed name on anything but self; never touch stack frames, sys.modules or "
+           "sys.path, rewrite __file__/__spec__/__loader__/__builtins__, write builtins, walk "
+           "gc objects, or assign attributes of other modules.")
 def import_policy(ctx: CheckContext) -> None:
-    """The static import allow-list and tamper policy hold for every Python file."""
+    """The allow-list and tamper policy hold for every file of the artifact (source and
+    bytecode; native modules and start-up hooks refused)."""
     m = ctx.manifest
     findings, files = scan_imports(m.root, m.tests.paths, m.tests.source,
                                    list(m.dependencies))
     ctx.figure("import_policy_files", files)
     if findings:
         raise CheckFailed(f"{len(findings)} import-policy violation(s), e.g. {findings[0]}",
-                          {"findings": [str(f) for f in findings[:40]]})
+                          {"findings": [str(f) for f in findings[:40]],
+                           "rules": sorted({f.rule for f in findings})})
 
 
 def _needles(hosts: list[HostHandle], planted: dict[str, str],
