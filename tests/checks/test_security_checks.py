@@ -442,6 +442,24 @@ def test_bytecode_that_is_not_this_pythons_cache_of_its_source_is_refused(
     assert len(found) == 1 and next(iter(found))[1] == rule, found
 
 
+#: Rogues that hid their fault from the old gate, and the rules that now name it.
+HIDDEN = {
+    "build_vendored": {"forbidden-import", "import-path"},  # build/lib/ first on __path__
+    "sourceless_pyc": {"sourceless-bytecode"},  # a .pyc without source, imported first
+    "encoded_exec": {"dynamic-attr", "fake-identity"},  # getattr(builtins, "ex" + "ec")
+    "module_swap": {"dynamic-attr"},  # getattr(sys, "mod" + "ules")["json"] = shim
+    "cache_inject": {"bytecode-mismatch"},  # unchecked-hash pyc in __pycache__
+}
+
+
+@pytest.mark.parametrize("name", sorted(HIDDEN))
+def test_rogues_hiding_from_the_static_gate_are_named_for_what_they_hid(name: str) -> None:
+    root = ROGUES / name
+    findings, files = scan_imports(root, ["tests"])
+    assert {f.rule for f in findings} == HIDDEN[name], [str(f) for f in findings]
+    assert files == sum(1 for p in root.rglob("*") if p.is_file())
+
+
 def test_sample_extensions_pass_with_the_caches_of_their_own_test_run(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     for name in ("analytics", "webhooks"):

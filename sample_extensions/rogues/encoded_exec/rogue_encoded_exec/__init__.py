@@ -1,0 +1,1 @@
+"""Test rogue `encoded_exec`: renders a little Markdown (bold, italic, code) to HTML."""
