@@ -217,3 +217,52 @@ def timeout_holds(ctx: CheckContext) -> None:
     if ran_on:
         raise CheckFailed(f"{len(ran_on)} handler(s) ran to completion past the timeout "
                           "instead of being cancelled", evidence)
+
+
+#: How many rounds of every route PE-05 sends before it reads the memory figures.
+MEMORY_ROUNDS = 20
+
+
+@check(id="PE-05", title="Resident memory stays within the declared memory_mb",
+       requires=("REQ-10.2",), severity=REQUIRED, blocked_by=("LC-01",),
+       fix="Keep what the extension holds in memory within [quotas].memory_mb (default "
+           "256): load large tables lazily or from the database, bound caches, and never "
+           "hold data per request beyond the response. If the extension really needs more, "
+           "declare it, so the marketplace can show it.")
+def memory_within_quota(ctx: CheckContext) -> None:
+    """The parent reads the resident memory of everything in the worker's sandbox from
+    ``/proc`` (the worker is never asked): what the extension's worker grew by since
+    before its code was imported, less what the reference worker (the same harness and
+    companions, without the extension) grew by, after every route was exercised. The
+    sandbox's hard cap (memory_mb plus the harness's own allowance) turns a runaway
+    allocation into a MemoryError, which is reported here as well."""
+    declared = ctx.manifest.quotas.memory_mb
+    try:
+        host = ctx.host()
+    except Exception as exc:  # the worker reports an import that hit the cap as data
+        if "MemoryError" in str(exc):
+            raise CheckFailed("the extension hit the sandbox's memory cap "
+                              f"({declared} MB declared)", {"error": str(exc)[:500]}) from None
+        raise
+    require_loaded(host, ctx.extension)
+    ctx.bare_host(extensions=ctx.companions(1))  # the reference worker, measured alike
+    targets = calls(route_table(host, ctx.extension))
+    for _ in range(MEMORY_ROUNDS):
+        for target in targets:
+            _status(host, target)
+    seen = ctx.outside()
+    worker, reference = seen["worker"], seen["reference"]
+    grown = worker["peak_rss_mb"] - worker["rss_before_load_mb"]
+    harness = 0.0
+    if reference is not None:
+        harness = max(0.0, reference["peak_rss_mb"] - reference["rss_before_load_mb"])
+    used = round(grown - harness, 1)
+    evidence = {"declared_mb": declared, "extension_mb": used,
+                "worker_grew_mb": round(grown, 1), "harness_alone_grew_mb": round(harness, 1),
+                "requests": len(targets) * MEMORY_ROUNDS, "processes": worker["processes"]}
+    ctx.figure("memory_quota", {k: evidence[k] for k in
+                                ("declared_mb", "extension_mb", "worker_grew_mb",
+                                 "harness_alone_grew_mb")})
+    if used > declared:
+        raise CheckFailed(f"the extension held about {used:.0f} MB resident, over its declared "
+                          f"memory_mb of {declared}", evidence)

@@ -142,6 +142,20 @@ def _listeners(count: int) -> list[socket.socket]:
     return made
 
 
+def _inner_pid(pid: int) -> int | None:
+    """The pid a process has inside its own pid namespace (``NSpid``'s last field), as
+    ``/proc`` on the host tells it: the worker says its pid in ``hello`` before any
+    extension code runs, so the parent can tell the worker from what it spawned."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("NSpid:"):
+                    return int(line.split()[-1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 class WorkerClient:
     """One worker subprocess, sandboxed unless told otherwise. Use as a context manager.
 
@@ -222,6 +236,9 @@ class WorkerClient:
         if hello.get("protocol") != PROTOCOL_VERSION:
             self.kill(f"worker speaks protocol {hello.get('protocol')!r}")
             raise WorkerError("worker protocol version mismatch")
+        #: Resident memory of the sandbox before any extension code was imported
+        #: (measured from outside): what the harness itself holds at start.
+        self.rss_before_load_mb = self.rss_mb()
         self.info = WorkerInfo(
             uid=int(hello["uid"]), pid=int(hello["pid"]), python=str(hello["python"]),
             sandbox=self.sandbox_record, isolation_note=self.isolation_note,
@@ -256,16 +273,39 @@ class WorkerClient:
         if self.sandbox_record is None:
             return [top, *inside]
         # bwrap's outer process is ``top``; its pid-1 reaper is its only child
-        return [p for p in inside if p.ppid() != self.proc.pid]
+        kept = []
+        for proc in inside:
+            with contextlib.suppress(psutil.Error):  # gone meanwhile: nothing to see
+                if proc.ppid() != self.proc.pid:
+                    kept.append(proc)
+        return kept
+
+    def observe(self) -> list[dict[str, Any]]:
+        """Every process in the sandbox as ``/proc`` shows it to the parent: pid, parent,
+        name, threads, open fds, resident MB. Nothing here asks the worker."""
+        seen = []
+        worker_pid = self.info.pid if hasattr(self, "info") else None
+        for proc in self.processes():
+            with contextlib.suppress(psutil.Error), proc.oneshot():
+                role = "worker" if _inner_pid(proc.pid) == worker_pid else "other"
+                seen.append({"pid": proc.pid, "ppid": proc.ppid(), "name": proc.name(),
+                             "role": role,
+                             "threads": proc.num_threads(), "fds": proc.num_fds(),
+                             "rss_mb": round(proc.memory_info().rss / 2**20, 1)})
+        return seen
 
     # -- memory ------------------------------------------------------------
+    def rss_mb(self) -> float:
+        """Resident memory of everything in the sandbox now, in MB (from outside)."""
+        total = 0
+        for proc in self.processes():
+            with contextlib.suppress(psutil.Error):
+                total += proc.memory_info().rss
+        return total / (1024 * 1024)
+
     def _poll_memory(self) -> None:
         while not self._stop_poll.wait(0.1):
-            total = 0.0
-            for proc in self.processes():
-                with contextlib.suppress(psutil.Error):
-                    total += proc.memory_info().rss
-            self.peak_rss_mb = max(self.peak_rss_mb, total / (1024 * 1024))
+            self.peak_rss_mb = max(self.peak_rss_mb, self.rss_mb())
             if self.proc.poll() is not None:
                 return
 

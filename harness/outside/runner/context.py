@@ -230,6 +230,21 @@ class RunContext:
     def figure(self, key: str, value: Any) -> None:
         self.figures[key] = value
 
+    def outside(self) -> dict[str, Any]:
+        """The extension's worker as the parent sees it through ``/proc``, never asking
+        it: its processes (threads, fds, resident memory) and memory figures; the same
+        for the reference worker (the harness alone, no extension) when one ran."""
+        def view(worker: WorkerClient | None) -> dict[str, Any] | None:
+            if worker is None:
+                return None
+            return {"processes": worker.observe(),
+                    "rss_before_load_mb": round(worker.rss_before_load_mb, 1),
+                    "rss_mb": round(worker.rss_mb(), 1),
+                    "peak_rss_mb": round(max(worker.peak_rss_mb, worker.rss_mb()), 1)}
+
+        reference = self.reference() if self.reference is not None else None
+        return {"worker": view(self.worker), "reference": view(reference)}
+
     def companions(self, count: int) -> list[str]:
         if count > len(self.companion_names):
             raise CheckSkipped(
