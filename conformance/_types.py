@@ -158,9 +158,15 @@ class CheckContext(Protocol):
     def database(self, host: HostHandle) -> DatabaseView: ...
     def outside(self) -> dict[str, Any]:
         """The worker seen from outside its sandbox (``/proc``), never by asking it:
-        ``{"worker": {processes: [{pid, ppid, name, threads, fds, rss_mb}],
-        rss_before_load_mb, rss_mb, peak_rss_mb}, "reference": same | None}`` — the
-        reference being the clean worker (companions only). Not self-reported."""
+        ``{"worker": {processes: [{pid, ppid, name, role, threads, fds, rss_mb}],
+        output_size, rss_before_load_mb, rss_mb, peak_rss_mb}, "reference": same | None}``
+        — the
+        reference being the clean worker (companions only); ``output_size`` is how
+        many bytes of stdout/stderr the parent has captured. Not self-reported."""
+        ...
+    def worker_output(self, since: int = 0) -> str:
+        """What the worker wrote to stdout/stderr from byte ``since`` on, captured by the
+        parent at the file-descriptor level (no in-process redirect can hide it)."""
         ...
     def scratch_database(self, extensions: Sequence[str] | None = None) -> DatabaseView: ...
 

@@ -126,6 +126,9 @@ def secrets_not_logged(ctx: CheckContext) -> None:
     extra: dict[str, str] = {}
     notes: list[str] = [f"no value fitted secret field {p}" for p in skipped]
     ctx.probe("logs.begin", extension=ctx.extension)
+    # The parent's own copy of the worker's stdout/stderr, read at the fd level: what a
+    # write to the original stderr (or a rewritten in-process capture) cannot hide.
+    output_from = ctx.outside()["worker"]["output_size"]
     collected: dict[str, Any] = {}
     try:
         host = ctx.host(config={ctx.extension: config} if config else None)
@@ -145,8 +148,12 @@ def secrets_not_logged(ctx: CheckContext) -> None:
         labels = list(needles)
         collected = ctx.probe("logs.collect", extension=ctx.extension,
                               needles=[needles[k] for k in labels])
-    records = [*collected.get("records", []), collected.get("printed", "")]
-    hits = {labels[f["needle_index"]]: f["source"] for f in collected.get("found", [])}
+    output = ctx.worker_output(output_from)
+    records = [*collected.get("records", []), collected.get("printed", ""), output]
+    hits = {label: "stdout/stderr (read by the parent)" for label, value in needles.items()
+            if value in output}
+    hits.update({labels[f["needle_index"]]: f["source"] for f in collected.get("found", [])
+                 if labels[f["needle_index"]] not in hits})
     for text in records:
         hits.update({label: "returned text" for label, value in needles.items()
                      if value in text and label not in hits})

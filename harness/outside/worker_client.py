@@ -366,6 +366,23 @@ class WorkerClient:
             raise WorkerError(f"reply out of order during {op}")
         return reply
 
+    def output_size(self) -> int:
+        """Bytes of stdout/stderr the parent has kept so far."""
+        self._log.flush()
+        return self.log_path.stat().st_size if self.log_path.exists() else 0
+
+    def output(self, since: int = 0, *, settle_s: float = 0.3) -> str:
+        """The worker's stdout/stderr from byte ``since`` on, as read at the fd level by
+        the parent: whatever extension code wrote to fd 1 or 2, however it got there.
+        Waits ``settle_s`` first so the drain has caught up with recent writes."""
+        time.sleep(settle_s)
+        try:
+            with open(self.log_path, "rb") as log:
+                log.seek(since)
+                return log.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
     def log_tail(self, limit: int = 4000) -> str:
         try:
             data = self.log_path.read_bytes()

@@ -64,6 +64,26 @@ class RunningHost:
     listener: int
 
 
+def _loopback_twin(port: int) -> list[socket.socket]:
+    """The host also on 127.0.0.1:``port`` of the sandbox's own loopback.
+
+    The parent's socket lives in the parent's network; inside the sandbox the same
+    address is the sandbox's own loopback, where nothing would answer. Extension code
+    that calls its host back over HTTP (``scope["server"]``) must reach the host there
+    as it would in production, so that what it does with it is judged. Outside a
+    sandbox the port is the parent's socket itself and binding it again fails: nothing
+    to add.
+    """
+    twin = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        twin.bind(("127.0.0.1", port))
+        twin.listen(128)
+    except OSError:
+        twin.close()
+        return []
+    return [twin]
+
+
 def _jsonable(value: Any) -> Any:
     if hasattr(value, "__dataclass_fields__"):
         return _jsonable(asdict(value))
@@ -268,9 +288,10 @@ class WorkerServer:
         # parent's listening socket (and its port) can serve the next host
         sock = socket.socket(fileno=os.dup(listener))
         port = sock.getsockname()[1]
+        sockets = [sock, *_loopback_twin(port)]
         config = uvicorn.Config(app, lifespan="off", access_log=False, log_level="warning")
         server = uvicorn.Server(config)
-        task = asyncio.ensure_future(server.serve(sockets=[sock]))
+        task = asyncio.ensure_future(server.serve(sockets=sockets))
         deadline = time.monotonic() + 10
         while not server.started:
             if task.done():

@@ -230,6 +230,11 @@ class RunContext:
     def figure(self, key: str, value: Any) -> None:
         self.figures[key] = value
 
+    def worker_output(self, since: int = 0) -> str:
+        """The extension's worker's stdout/stderr from byte ``since`` (see ``outside()``'s
+        ``output_size``), captured by the parent at the file-descriptor level."""
+        return self.worker.output(since)
+
     def outside(self) -> dict[str, Any]:
         """The extension's worker as the parent sees it through ``/proc``, never asking
         it: its processes (threads, fds, resident memory) and memory figures; the same
@@ -237,7 +242,7 @@ class RunContext:
         def view(worker: WorkerClient | None) -> dict[str, Any] | None:
             if worker is None:
                 return None
-            return {"processes": worker.observe(),
+            return {"processes": worker.observe(), "output_size": worker.output_size(),
                     "rss_before_load_mb": round(worker.rss_before_load_mb, 1),
                     "rss_mb": round(worker.rss_mb(), 1),
                     "peak_rss_mb": round(max(worker.peak_rss_mb, worker.rss_mb()), 1)}
