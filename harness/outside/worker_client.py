@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import secrets
 import select
 import shutil
 import socket
@@ -196,7 +197,10 @@ class WorkerClient:
                 spec = SandboxSpec(env=env, cwd=str(self._dir / "cwd"),
                                    rw_binds=(str(self._dir),),
                                    ro_binds=(*harness_source_dirs(), *ro_binds),
-                                   memory_mb=memory_mb + HARNESS_MEMORY_MB)
+                                   memory_mb=memory_mb + HARNESS_MEMORY_MB,
+                                   # a fresh uid per worker: "uid 65534" means nothing, so
+                                   # extension code cannot tell a test run by its uid
+                                   uid=1000 + secrets.randbelow(60000))
                 status = detect_sandbox()
                 self.proc = start_sandboxed(
                     spec, argv, pass_fds=(cmd_r, rep_w, *fds), stdin=subprocess.DEVNULL,

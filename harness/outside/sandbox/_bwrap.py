@@ -16,11 +16,9 @@ from contextlib import ExitStack, contextmanager
 from typing import IO, Any
 
 from dufflebag_harness.outside.sandbox._spec import (
-    GENERATED_FILES,
-    SANDBOX_GID,
-    SANDBOX_UID,
     Mount,
     SandboxSpec,
+    generated_files,
     plan_mounts,
 )
 
@@ -47,7 +45,7 @@ def bwrap_options(spec: SandboxSpec, mounts: Sequence[Mount],
         # nested user namespaces would reopen the kernel surface the sandbox closes
         "--disable-userns",
         "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-        "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_GID), "--hostname", "sandbox",
+        "--uid", str(spec.uid), "--gid", str(spec.uid), "--hostname", "sandbox",
     ]
     tmpfs_bytes = spec.tmpfs_mb * 1024 * 1024
     for mount in mounts:
@@ -103,7 +101,7 @@ def _option_fds(spec: SandboxSpec, mounts: Sequence[Mount]) -> Iterator[tuple[in
     """(fd of the NUL-separated options, every fd bwrap must inherit); closed on exit."""
     with ExitStack() as stack:
         file_fds: dict[str, int] = {}
-        for path, data in GENERATED_FILES.items():
+        for path, data in generated_files(spec.uid).items():
             fd = _memfd("sandbox-file", data)
             stack.callback(os.close, fd)
             file_fds[path] = fd

@@ -46,7 +46,7 @@ class SandboxRecord:
         visible = sorted((m.path, m.mode, m.kind) for m in plan_mounts(spec)
                          if m.kind != "symlink" or not m.source.lstrip("/").startswith("usr/"))
         return cls(version=status.version, visible=tuple(visible),
-                   memory_limit_mb=spec.memory_mb, host_uid=os.geteuid())
+                   memory_limit_mb=spec.memory_mb, host_uid=os.geteuid(), uid=spec.uid)
 
     def to_json(self) -> dict[str, Any]:
         """A plain dict for the signed report (stable key order, lists not tuples)."""

@@ -47,11 +47,17 @@ _ETC_FILES = (
 
 #: Generated files shown instead of the host's: only the sandbox user exists and
 #: "localhost" resolves (there is no network, but libraries look it up).
-GENERATED_FILES: Mapping[str, bytes] = MappingProxyType({
-    "/etc/passwd": b"nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
-    "/etc/group": b"nogroup:x:65534:\n",
-    "/etc/hosts": b"127.0.0.1\tlocalhost\n::1\tlocalhost\n",
-})
+GENERATED_FILES = ("/etc/passwd", "/etc/group", "/etc/hosts")
+
+
+def generated_files(uid: int) -> Mapping[str, bytes]:
+    """The contents of :data:`GENERATED_FILES` for a sandbox whose user is ``uid``."""
+    return MappingProxyType({
+        "/etc/passwd": f"sandbox:x:{uid}:{uid}:sandbox:/nonexistent:/usr/sbin/nologin\n"
+                       .encode(),
+        "/etc/group": f"sandbox:x:{uid}:\n".encode(),
+        "/etc/hosts": b"127.0.0.1\tlocalhost\n::1\tlocalhost\n",
+    })
 
 
 class SandboxSpecError(ValueError):
@@ -80,6 +86,9 @@ class SandboxSpec:
     memory_mb: int = 512
     tmpfs_mb: int = 64
     python: str | None = field(default_factory=lambda: sys.executable)
+    #: The user (and group) id inside. A caller may vary it so extension code cannot
+    #: tell "under test" from "in production" by its uid.
+    uid: int = SANDBOX_UID
 
     def __post_init__(self) -> None:
         env = dict(self.env)
@@ -94,6 +103,8 @@ class SandboxSpec:
                 raise SandboxSpecError(f"sandbox paths must be absolute: {path!r}")
         if self.memory_mb < MIN_MEMORY_MB:
             raise SandboxSpecError(f"memory_mb must be at least {MIN_MEMORY_MB}")
+        if not 1 <= self.uid < 2**31 - 1:
+            raise SandboxSpecError(f"uid must be a positive id, not {self.uid}")
         if self.tmpfs_mb < 1:
             raise SandboxSpecError("tmpfs_mb must be at least 1")
 
