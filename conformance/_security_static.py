@@ -493,7 +493,7 @@ def _bytecode_problem(rel: str, data: bytes, sources: dict[str, Path]) -> tuple[
         return "bytecode-mismatch", "not a code object this Python writes (filename)"
     try:
         expected = _code_tree(_compiled(source, str(found.filename[1]), name))
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError):
         return "bytecode-mismatch", f"{name.source_rel} does not compile, yet this was compiled"
     if found != expected:
         return "bytecode-mismatch", (f"not what this Python compiles from {name.source_rel}: "
@@ -944,7 +944,7 @@ class _Visitor(ast.NodeVisitor):
 def _python_findings(file: SourceFile, allowed: set[str]) -> list[Finding]:
     try:
         tree = ast.parse(file.path.read_bytes(), filename=file.rel)
-    except (SyntaxError, ValueError, OSError) as exc:
+    except (SyntaxError, ValueError, OSError, RecursionError) as exc:
         line = getattr(exc, "lineno", 0) or 0
         return [Finding(file.rel, line, "unparsable", f"cannot be parsed ({type(exc).__name__}): "
                                                       "the policy cannot vouch for it")]
