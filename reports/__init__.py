@@ -8,6 +8,7 @@ the marketplace can verify a report without code an extension could influence.
 from __future__ import annotations
 
 from dufflebag_harness.reports._gpg import GnupgHomeTooLong, GpgUnavailable, SigningError
+from dufflebag_harness.reports.bundle import BundleRefused, sign_bundle
 from dufflebag_harness.reports.canonical import (
     SCHEMA_VERSION,
     ReportInvalid,
@@ -50,6 +51,7 @@ __all__ = [
     "LEVEL_RANK",
     "OUTPUT_FILES",
     "SCHEMA_VERSION",
+    "BundleRefused",
     "GnupgHomeTooLong",
     "GpgUnavailable",
     "KeyInfo",
@@ -81,6 +83,7 @@ __all__ = [
     "render_sarif",
     "required_gaps",
     "required_pairs",
+    "sign_bundle",
     "signing_home",
     "summary",
     "utc_timestamp",

@@ -195,7 +195,7 @@ class Report(TypedDict):
     level: Level
     summary: Summary
     validity: Validity
-    signer: SignerInfo
+    signer: SignerInfo | None
 
 
 def new_report_id() -> str:
@@ -267,7 +267,7 @@ def build_report(
     environment: EnvironmentInfo,
     run: RunInfo,
     results: Iterable[ResultDict],
-    signer: SignerInfo,
+    signer: SignerInfo | None,
     figures: Mapping[str, Any] | None = None,
     waivers: Sequence[Mapping[str, Any]] = (),
     unplanned: str | None = None,
@@ -284,7 +284,8 @@ def build_report(
     pair without a result is recorded as skipped for that reason
     (:func:`dufflebag_harness.reports.fill_unplanned`), as a run with ``--only``
     or the quick profile must; without it such a pair is a gap that ``verify``
-    refuses. The validity period starts when the run finished.
+    refuses. The validity period starts when the run finished. ``signer`` is
+    ``None`` for an unsigned bundle (``certify --unsigned``), which ``sign`` fills.
     """
     from dufflebag_harness.reports.canonical import catalog_version
     from dufflebag_harness.reports.levels import (

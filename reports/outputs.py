@@ -8,6 +8,10 @@ signature is removed first and the new one moved in last, so at no moment does
 the folder hold a signature that vouches for anything but the report beside
 it, and an error leaves the old report untouched. Other files in ``out_dir``
 are left alone.
+
+Without a signer the folder is an *unsigned bundle* (``certify --unsigned``): the
+report says ``signer: null``, no signature is written and an old one is removed;
+``dufflebag-cert sign`` turns the bundle into a signed report in place.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from dufflebag_harness.reports.render import (
     render_sarif,
 )
 
-__all__ = ["OUTPUT_FILES", "OutputError", "SupportsSign", "write_outputs"]
+__all__ = ["BUNDLE_FILES", "OUTPUT_FILES", "OutputError", "SupportsSign", "write_outputs"]
 
 REPORT = "report.json"
 SIGNATURE = "report.json.asc"
@@ -41,6 +45,8 @@ _RENDERERS: dict[str, Callable[[Mapping[str, Any]], str | bytes]] = {
 }
 #: Every file :func:`write_outputs` writes, in the order it returns them.
 OUTPUT_FILES = (REPORT, SIGNATURE, *_RENDERERS)
+#: What an unsigned bundle holds: the same, without the signature.
+BUNDLE_FILES = (REPORT, *_RENDERERS)
 
 
 class OutputError(OSError):
@@ -71,34 +77,41 @@ def _sync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _publish(staging: Path, out_dir: Path) -> None:
+def _publish(staging: Path, out_dir: Path, names: tuple[str, ...]) -> None:
     if not out_dir.exists():
         os.rename(staging, out_dir)
         _sync_dir(out_dir.parent)
         return
     (out_dir / SIGNATURE).unlink(missing_ok=True)
     _sync_dir(out_dir)
-    for name in OUTPUT_FILES:
+    for name in names:
         if name != SIGNATURE:
             os.replace(staging / name, out_dir / name)
     _sync_dir(out_dir)
-    os.replace(staging / SIGNATURE, out_dir / SIGNATURE)
-    _sync_dir(out_dir)
+    if SIGNATURE in names:
+        os.replace(staging / SIGNATURE, out_dir / SIGNATURE)
+        _sync_dir(out_dir)
 
 
-def write_outputs(report: Mapping[str, Any], out_dir: Path, signer: SupportsSign) -> list[Path]:
+def write_outputs(report: Mapping[str, Any], out_dir: Path,
+                  signer: SupportsSign | None) -> list[Path]:
     """Validate, sign and write ``report.json`` and its signature and renderings.
 
+    With ``signer`` ``None``, write an unsigned bundle instead: the report must say
+    ``signer: null``; no signature is written and an old one in ``out_dir`` is removed.
     Raises :class:`ReportInvalid` for an invalid report (or one naming another
     signer), :class:`OutputError` when ``out_dir`` cannot be written, and the
     signer's error when signing fails; in every case ``out_dir`` is unchanged.
     """
     validate(report)
-    named = report["signer"]["fingerprint"]
-    if named != signer.fingerprint:
+    named = report["signer"]["fingerprint"] if report["signer"] is not None else None
+    if signer is None and named is not None:
+        raise ReportInvalid("$.signer", f"names {named}, but an unsigned bundle says null")
+    if signer is not None and named != signer.fingerprint:
         raise ReportInvalid("$.signer.fingerprint",
                             f"{named} is not the signing key {signer.fingerprint}")
     data = canonical_bytes(report)
+    names = OUTPUT_FILES if signer is not None else BUNDLE_FILES
     out_dir = Path(out_dir).absolute()
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"--out {out_dir}: exists and is not a folder")
@@ -109,18 +122,20 @@ def write_outputs(report: Mapping[str, Any], out_dir: Path, signer: SupportsSign
         raise OutputError(f"--out {out_dir}: cannot create files beside it: {exc}") from exc
     try:
         staging.chmod(0o755)  # mkdtemp makes it 0700; the outputs are meant to be shared
-        contents: dict[str, bytes] = {REPORT: data, SIGNATURE: signer.sign(data).encode("ascii")}
+        contents: dict[str, bytes] = {REPORT: data}
+        if signer is not None:
+            contents[SIGNATURE] = signer.sign(data).encode("ascii")
         for name, render in _RENDERERS.items():
             rendered = render(report)
             contents[name] = rendered if isinstance(rendered, bytes) else rendered.encode("utf-8")
-        for name in OUTPUT_FILES:
+        for name in names:
             _write(staging / name, contents[name])
         _sync_dir(staging)
         try:
-            _publish(staging, out_dir)
+            _publish(staging, out_dir, names)
         except OSError as exc:
             raise OutputError(f"--out {out_dir}: cannot move the outputs into place: {exc}") \
                 from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return [out_dir / name for name in OUTPUT_FILES]
+    return [out_dir / name for name in names]

@@ -14,17 +14,22 @@ import enum
 import json
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dufflebag_harness.reports._gpg import GpgUnavailable, SigningError, gpg_session, prepare_home
 from dufflebag_harness.reports.canonical import ReportInvalid, canonical_bytes, validate
+from dufflebag_harness.reports.catalogs import CatalogUnreadable, known_catalog_versions
 from dufflebag_harness.reports.keys import DEVELOPMENT_COMMENT
 from dufflebag_harness.reports.levels import LEVEL_RANK, sandbox_shortfall
 
-__all__ = ["VerifyExit", "VerifyOutcome", "verify"]
+if TYPE_CHECKING:
+    from dufflebag_harness.outside.loader.digest import ArtifactDigest
+
+__all__ = ["VerifyExit", "VerifyOutcome", "artifact_difference", "verify"]
 
 
 class VerifyExit(enum.IntEnum):
@@ -37,13 +42,15 @@ class VerifyExit(enum.IntEnum):
     """Wrong use: a missing file, a keyring with secret keys or none, no gpg here."""
 
     BAD_SIGNATURE = 10
-    """The signature is missing, does not match the bytes, or is not acceptable."""
+    """The signature is missing, does not match the bytes, or is not acceptable; or the
+    report is an unsigned bundle (``signer: null``)."""
 
     UNKNOWN_SIGNER = 11
     """The signer is not in the keyring (or revoked, or not the signer the report names)."""
 
     INVALID = 12
-    """The report breaks the schema or a report rule, or is not in canonical form."""
+    """The report breaks the schema or a report rule, is not in canonical form, or names a
+    catalog version this harness does not know (pass ``--catalog``)."""
 
     ARTIFACT_MISMATCH = 13
     """The artifact given is not the one the report certifies."""
@@ -200,6 +207,58 @@ def _parse(data: bytes) -> dict[str, Any]:
     return report
 
 
+def _refuse_unsigned(data: bytes) -> None:
+    """An unsigned bundle (``certify --unsigned``) says so; refuse it before looking for
+    a signature, with a sentence that says what to do."""
+    try:
+        report = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return  # not JSON: the signature and the parser say what is wrong
+    if isinstance(report, dict) and "signer" in report and report["signer"] is None:
+        raise _Reject(VerifyExit.BAD_SIGNATURE,
+                      "the report is an unsigned bundle (signer: null), which nothing "
+                      "vouches for; sign it with `dufflebag-cert sign BUNDLE_DIR --artifact "
+                      "PATH` and verify the signed report")
+
+
+def _known_catalogs(catalog: Path | str | None) -> dict[str, str]:
+    if catalog is not None and not Path(catalog).is_file():
+        raise _Reject(VerifyExit.USAGE, f"the catalog {catalog} does not exist")
+    try:
+        return known_catalog_versions([catalog] if catalog is not None else [])
+    except CatalogUnreadable as exc:
+        raise _Reject(VerifyExit.USAGE, f"--catalog {exc}") from None
+
+
+def _check_catalog(report: dict[str, Any], known: dict[str, str]) -> None:
+    version = report["catalog"]["version"]
+    if version not in known:
+        installed = [v for v, source in known.items() if source == "the installed harness"]
+        raise _Reject(VerifyExit.INVALID,
+                      f"unknown catalog version {version}; pass --catalog with the "
+                      "catalog.toml the report was certified against (this harness knows "
+                      f"{', '.join(installed) or 'no catalog of its own'})")
+
+
+def artifact_difference(certified: Mapping[str, Any], found: ArtifactDigest) -> str | None:
+    """What differs between a report's ``extension.artifact`` and a digest recomputed now
+    (``None`` when they agree): the kind, or the files changed, added and removed."""
+    if found.kind != certified["kind"]:
+        return f"the report certifies a {certified['kind']}, but the artifact is a {found.kind}"
+    files: Mapping[str, str] = certified["files"]
+    if found.digest == certified["digest"] and dict(found.files) == dict(files):
+        return None
+    changed = sorted(p for p in files.keys() & found.files.keys() if files[p] != found.files[p])
+    added = sorted(found.files.keys() - files.keys())
+    removed = sorted(files.keys() - found.files.keys())
+    parts = [f"{label}: {', '.join(names[:3])}{' …' if len(names) > 3 else ''}"
+             for label, names in (("changed", changed), ("added", added), ("removed", removed))
+             if names]
+    if not parts:
+        parts = [f"digest {found.digest}, the report says {certified['digest']}"]
+    return "; ".join(parts)
+
+
 def _check_artifact(report: dict[str, Any], artifact: Path) -> None:
     from dufflebag_harness.outside.loader.digest import ArtifactError, artifact_digest
 
@@ -217,16 +276,9 @@ def _check_artifact(report: dict[str, Any], artifact: Path) -> None:
                       f"{found.kind}")
     if found.digest == certified["digest"]:
         return
-    files: dict[str, str] = certified["files"]
-    changed = sorted(p for p in files.keys() & found.files.keys() if files[p] != found.files[p])
-    added = sorted(found.files.keys() - files.keys())
-    removed = sorted(files.keys() - found.files.keys())
-    parts = [f"{label}: {', '.join(names[:3])}{' …' if len(names) > 3 else ''}"
-             for label, names in (("changed", changed), ("added", added), ("removed", removed))
-             if names]
-    detail = f" ({'; '.join(parts)})" if parts else ""
+    detail = artifact_difference(certified, found)
     raise _Reject(VerifyExit.ARTIFACT_MISMATCH,
-                  f"the artifact is not the one the report certifies{detail}")
+                  f"the artifact is not the one the report certifies ({detail})")
 
 
 def _instant(text: str) -> datetime:
@@ -264,11 +316,14 @@ def verify(
     require_level: str = "certified",
     now: datetime | None = None,
     gpgbinary: str = "gpg",
+    catalog: Path | str | None = None,
 ) -> VerifyOutcome:
     """Verify a signed report; never raises for a bad report, returns the outcome.
 
     The outcome's ``code`` is a :class:`VerifyExit` (the exit code of
     ``dufflebag-cert verify``). ``now`` (default: the current time) is taken as UTC when naive.
+    The report's catalog must be the installed harness's or the ``catalog.toml`` at
+    ``catalog``; an unsigned bundle is refused.
     """
     report: dict[str, Any] | None = None
     try:
@@ -279,12 +334,16 @@ def verify(
         report_path = Path(report_path)
         data = _read(report_path, "the report")
         keyring = _read(Path(keyring_path), "the keyring")
+        known = _known_catalogs(catalog)
+        _refuse_unsigned(data)
         sig = Path(signature) if signature is not None else Path(f"{report_path}.asc")
         try:
             signer, development_key = _check_signature(data, sig, keyring, gpgbinary)
         except (GpgUnavailable, SigningError) as exc:
             raise _Reject(VerifyExit.USAGE, f"signatures cannot be checked here: {exc}") from None
         report = _parse(data)
+        if report["signer"] is None:  # _refuse_unsigned saw the same bytes; never reached
+            raise _Reject(VerifyExit.BAD_SIGNATURE, "the report names no signer")
         named = report["signer"]["fingerprint"]
         if named != signer:
             raise _Reject(VerifyExit.UNKNOWN_SIGNER,
@@ -294,6 +353,7 @@ def verify(
             raise _Reject(VerifyExit.UNKNOWN_SIGNER,
                           f"the report was signed with development key {signer} "
                           "but does not say so")
+        _check_catalog(report, known)
         if artifact is not None:
             _check_artifact(report, Path(artifact))
         moment = now or datetime.now(UTC)

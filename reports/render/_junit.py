@@ -36,7 +36,7 @@ def render_junit(report: Mapping[str, Any]) -> bytes:
     props = ET.SubElement(suite, "properties")
     for name, value in (("level", v.level), ("profile", report["run"]["profile"]),
                         ("catalog", report["catalog"]["version"]),
-                        ("signer", report["signer"]["fingerprint"]),
+                        ("signer", (report["signer"] or {}).get("fingerprint", "unsigned")),
                         ("seed", str(report["run"]["seed"]))):
         ET.SubElement(props, "property", name=name, value=_x(value, 200))
     for r in v.results:

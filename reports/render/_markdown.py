@@ -74,7 +74,7 @@ def _header(v: ReportView) -> list[str]:
         f"## {_LEVEL_MARK.get(v.level, '')} DuffleBag certification: **{v.level}**",
         "",
         f"**{escape_markdown(v.name, 40)}** {escape_markdown(v.version, 80)} · {scope} · "
-        f"signed by `{r['signer']['fingerprint']}`",
+        + (f"signed by `{r['signer']['fingerprint']}`" if r["signer"] else "**unsigned**"),
         "",
         "| pass | fail | error | skipped | flaky | required passed |",
         "|---:|---:|---:|---:|---:|---:|",
@@ -82,7 +82,10 @@ def _header(v: ReportView) -> list[str]:
         f"{s['required_passed']} / {s['required_total']} |",
         "",
     ]
-    if r["signer"]["development_key"]:
+    if r["signer"] is None:
+        lines += ["> ⚠️ Unsigned bundle: nothing vouches for it until `dufflebag-cert sign` "
+                  "signs it.", ""]
+    elif r["signer"]["development_key"]:
         lines += ["> ⚠️ Signed with a local development key: the marketplace will not trust it.",
                   ""]
     shortfall = sandbox_shortfall(r["environment"]["worker"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import shutil
 import tempfile
 import time
@@ -25,6 +26,8 @@ from dufflebag_harness.reports.model import (
     build_report,
     make_result,
 )
+from dufflebag_harness.reports.verify import VerifyOutcome
+from dufflebag_harness.reports.verify import verify as reports_verify
 
 CATALOG: list[CatalogCheck] = [
     {"id": "IS-01", "title": "Cannot read other schemas", "severity": "required",
@@ -37,17 +40,37 @@ CATALOG: list[CatalogCheck] = [
      "backends": ["mock"], "requires": ["REQ-1.2"]},
 ]
 REQUIRED_PAIRS = ["IS-01@postgresql", "IS-01@sqlite", "LC-01@sqlite", "RT-02@mock"]
+#: CATALOG as a catalog.toml: reports built on it verify only with ``catalog=TOY_CATALOG``.
+TOY_CATALOG = Path(__file__).resolve().parent / "toy_catalog.toml"
 FINGERPRINT = "A" * 40
 FINISHED = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC)
 
 ReportFactory = Callable[..., Report]
 
 
-def results_for(statuses: Mapping[str, str], reasons: Mapping[str, str] | None = None
-                ) -> list[ResultDict]:
+def catalog_toml(checks: Sequence[Mapping[str, Any]]) -> str:
+    """A catalog.toml holding ``checks`` (as ``conformance/catalog.toml`` is written)."""
+    lines = []
+    for c in checks:
+        lines += ["[[check]]", f"id = {json.dumps(c['id'])}",
+                  f"title = {json.dumps(c['title'], ensure_ascii=False)}",
+                  f"severity = {json.dumps(c['severity'])}",
+                  f"backends = {json.dumps(list(c['backends']))}",
+                  f"requires = {json.dumps(list(c['requires']))}", ""]
+    return "\n".join(lines)
+
+
+def verify(report: Path | str, keyring: Path | str, **kwargs: Any) -> VerifyOutcome:
+    """:func:`dufflebag_harness.reports.verify`, knowing the catalog these tests build on."""
+    kwargs.setdefault("catalog", TOY_CATALOG)
+    return reports_verify(report, keyring, **kwargs)
+
+
+def results_for(statuses: Mapping[str, str], reasons: Mapping[str, str] | None = None,
+                catalog: Sequence[CatalogCheck] = CATALOG) -> list[ResultDict]:
     """One result per catalog pair, ``pass`` unless ``statuses`` says otherwise."""
     out = []
-    for entry in CATALOG:
+    for entry in catalog:
         for backend in entry["backends"]:
             pair = f"{entry['id']}@{backend}"
             if statuses.get(pair) == "absent":
@@ -79,7 +102,7 @@ def make_report(
     profile: str = "full",
     only: list[str] | None = None,
     sandbox: Mapping[str, Any] | str | None = "default",
-    fingerprint: str = FINGERPRINT,
+    fingerprint: str | None = FINGERPRINT,
     development_key: bool = False,
     finished: datetime = FINISHED,
     reasons: Mapping[str, str] | None = None,
@@ -88,13 +111,14 @@ def make_report(
     artifact: ArtifactInfo | None = None,
     waivers: Sequence[Mapping[str, Any]] = (),
     unplanned: str | None = None,
+    catalog: Sequence[CatalogCheck] = CATALOG,
 ) -> Report:
     started = finished - timedelta(seconds=42)
     return build_report(
         harness={"name": "dufflebag-harness", "version": "0.1.0",
                  "digest": "sha256:" + "1" * 64},
         host_api_version="1.0.0",
-        catalog_checks=copy.deepcopy(CATALOG),
+        catalog_checks=copy.deepcopy(list(catalog)),
         extension={"name": extension_name, "version": "1.0.0",
                    "artifact": artifact or {"kind": "folder", "digest": "sha256:" + "2" * 64,
                                             "files": {"extension.toml": "3" * 64}}},
@@ -107,8 +131,9 @@ def make_report(
         run={"profile": profile, "only": only, "seed": 1234,  # type: ignore[typeddict-item]
              "started": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
              "finished": finished.strftime("%Y-%m-%dT%H:%M:%SZ"), "duration_s": 42.0},
-        results=results_for(statuses or {}, reasons),
-        signer={"fingerprint": fingerprint, "development_key": development_key},
+        results=results_for(statuses or {}, reasons, catalog),
+        signer=(None if fingerprint is None
+                else {"fingerprint": fingerprint, "development_key": development_key}),
         figures={"overhead.p95_ms": 1.2, "coverage.percent": 91.0},
         waivers=waivers,
         unplanned=unplanned,

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import FINISHED, KeyHome, make_report
+from conftest import FINISHED, KeyHome, make_report, verify
 
 from dufflebag_harness.reports import (
     OUTPUT_FILES,
@@ -16,7 +16,6 @@ from dufflebag_harness.reports import (
     Signer,
     SigningError,
     canonical_bytes,
-    verify,
     write_outputs,
 )
 

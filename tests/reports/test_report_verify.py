@@ -14,10 +14,12 @@ from conftest import (
     FINISHED,
     SANDBOX,
     KeyHome,
+    catalog_toml,
     make_report,
     remove_home,
     running_agents,
     short_home,
+    verify,
 )
 
 from dufflebag_harness.reports import (
@@ -25,7 +27,6 @@ from dufflebag_harness.reports import (
     canonical_bytes,
     ensure_signing_key,
     export_keys,
-    verify,
     write_outputs,
 )
 from dufflebag_harness.reports._gpg import kill_agent
@@ -344,3 +345,80 @@ def test_exactly_one_signature_is_accepted(signed: Writer, signing_key: KeyHome,
     outcome = verify(path, signing_key.keyring, signature=double, now=NOW)
     assert outcome.code == 10
     assert outcome.sentence == "the signature file holds 2 signatures; exactly one is expected"
+
+
+# -- only catalogs verify knows ----------------------------------------------------------
+def _installed_catalog() -> list[dict[str, Any]]:
+    from dufflebag_harness.reports.catalogs import installed_catalog_file, parse_catalog
+
+    path = installed_catalog_file()
+    assert path is not None
+    return parse_catalog(path.read_text("utf-8"), str(path))
+
+
+def test_the_installed_catalog_is_the_one_the_runner_certifies_against() -> None:
+    from dufflebag_harness.conformance import load_catalog
+    from dufflebag_harness.reports.catalogs import installed_catalog_version
+
+    assert installed_catalog_version() == load_catalog().version
+
+
+def test_a_report_on_the_installed_catalog_needs_no_catalog_option(
+        signed: Writer, signing_key: KeyHome) -> None:
+    report = make_report(catalog=_installed_catalog(),  # type: ignore[arg-type]
+                         fingerprint=signing_key.fingerprint)
+    outcome = verify(signed(report), signing_key.keyring, now=NOW, catalog=None)
+    assert outcome.code == 0, outcome.sentence
+    assert outcome.report is not None and outcome.report["level"] == "certified"
+
+
+def _drop_a_required_check(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    [dropped] = [c for c in checks if c["id"] == "IS-01"]
+    assert dropped["severity"] == "required"
+    return [c for c in checks if c["id"] != "IS-01"]
+
+
+def _relabel_advisory(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**c, "severity": "advisory"} if c["id"] == "IS-01" else c for c in checks]
+
+
+@pytest.mark.parametrize("edit", [_drop_a_required_check, _relabel_advisory])
+def test_a_re_signed_report_on_an_edited_catalog_is_refused_unless_that_catalog_is_given(
+        signed: Writer, signing_key: KeyHome, tmp_path: Path,
+        edit: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> None:
+    """The forger's move: IS-01 fails, so drop it (or make it advisory) from the embedded
+    catalog, recompute everything and sign again. The report holds up by its own rules."""
+    checks = edit(_installed_catalog())
+    report = make_report({"IS-01@sqlite": "fail"}, catalog=checks,  # type: ignore[arg-type]
+                         fingerprint=signing_key.fingerprint)
+    assert report["level"] == "certified"
+    path = signed(report)
+    outcome = verify(path, signing_key.keyring, now=NOW, catalog=None)
+    assert outcome.code == 12
+    assert outcome.sentence.startswith(
+        f"unknown catalog version {report['catalog']['version']}; pass --catalog")
+    edited = tmp_path / "edited-catalog.toml"
+    edited.write_text(catalog_toml(checks))
+    accepted = verify(path, signing_key.keyring, now=NOW, catalog=edited)
+    assert accepted.code == 0, accepted.sentence
+
+
+def test_an_unreadable_catalog_option_is_a_usage_error(signed: Writer, signing_key: KeyHome,
+                                                       tmp_path: Path) -> None:
+    path = signed()
+    bad = tmp_path / "catalog.toml"
+    bad.write_text("[[check]]\nid = 'XX-01'\n")
+    outcome = verify(path, signing_key.keyring, now=NOW, catalog=bad)
+    assert outcome.code == 2
+    assert outcome.sentence == f"--catalog {bad}: [[check]] #1: missing or malformed 'title'"
+    missing = verify(path, signing_key.keyring, now=NOW, catalog=tmp_path / "none.toml")
+    assert missing.code == 2 and "does not exist" in missing.sentence
+
+
+def test_the_toy_catalog_file_is_the_toy_catalog() -> None:
+    from conftest import CATALOG, TOY_CATALOG
+
+    from dufflebag_harness.reports import catalog_version
+    from dufflebag_harness.reports.catalogs import catalog_file_version
+
+    assert catalog_file_version(TOY_CATALOG) == catalog_version(CATALOG)
