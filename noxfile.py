@@ -75,6 +75,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "pytest", "tests/bench/bench_host.py", "-p", "no:cacheprovider",
                 "--benchmark-disable-gc", "--benchmark-json=bench-host.json", *session.posargs)
     session.run("python", "-m", "tests.db.bench_db")
+    session.run("python", "-m", "tests.bench.bench_sandbox", "quick", "2")
 
 
 #: The checks the load session runs: overhead, locust load, memory, ten extensions at once.
