@@ -1,4 +1,4 @@
-"""``dufflebag-cert``: certify, verify, checks, keys.
+"""``dufflebag-cert``: certify, sign, verify, checks, keys, new.
 
 Exit codes are a contract: CI gates rely on them.
 """

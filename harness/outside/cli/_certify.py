@@ -1,4 +1,8 @@
-"""``dufflebag-cert certify PATH``."""
+"""``dufflebag-cert certify PATH``.
+
+The runner (and with it the checks) is imported when the command runs, not with the
+command group: ``sign`` and ``verify`` never load it.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,7 @@ from pathlib import Path
 
 import click
 
-from dufflebag_harness.outside.exit_codes import ExitCode
-from dufflebag_harness.outside.runner import (
-    BadInput,
-    CertifyOptions,
-    EventBus,
-    InternalError,
-    certify,
-)
-from dufflebag_harness.outside.runner.progress import ProgressDisplay
+from dufflebag_harness.outside.exit_codes import ExitCode, Interrupted, signals_interrupt
 
 
 def _split_only(value: str | None) -> list[str] | None:
@@ -38,19 +34,32 @@ def _split_only(value: str | None) -> list[str] | None:
 @click.option("--shuffle", is_flag=True, help="Run checks in shuffled order (seeded).")
 @click.option("--with", "with_", multiple=True, type=click.Path(path_type=Path),
               help="An extension this one depends on (repeatable); loaded beside it.")
+@click.option("--unsigned", is_flag=True,
+              help="Use no signing key: write an unsigned bundle for `dufflebag-cert sign`.")
 def certify_cmd(path: Path, out: Path | None, profile: str, only: str | None,
                 pg_dsn: str | None, seed: int | None, shuffle: bool,
-                with_: tuple[Path, ...]) -> None:
+                with_: tuple[Path, ...], unsigned: bool) -> None:
     """Certify the extension at PATH (folder, wheel or sdist).
 
     Exit 0 certified, 1 failed, 2 bad input or environment, 3 provisional,
-    4 internal error.
+    4 internal error; 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (cleaned up, no report).
     """
+    from dufflebag_harness.outside.runner import (
+        BadInput,
+        CertifyOptions,
+        EventBus,
+        InternalError,
+        certify,
+    )
+    from dufflebag_harness.outside.runner.progress import ProgressDisplay
+
     display = ProgressDisplay()
     opts = CertifyOptions(path=path, out=out, profile=profile, only=_split_only(only),
-                          pg_dsn=pg_dsn, seed=seed, shuffle=shuffle, with_=with_)
+                          pg_dsn=pg_dsn, seed=seed, shuffle=shuffle, with_=with_,
+                          unsigned=unsigned)
     try:
-        outcome = certify(opts, EventBus([display]))
+        with signals_interrupt():
+            outcome = certify(opts, EventBus([display]))
     except BadInput as exc:
         display.stop()
         click.echo(f"error: {exc}", err=True)
@@ -59,9 +68,17 @@ def certify_cmd(path: Path, out: Path | None, profile: str, only: str | None,
         display.stop()
         click.echo(f"internal error: {exc}", err=True)
         sys.exit(ExitCode.INTERNAL)
+    except Interrupted as exc:
+        display.stop()
+        click.echo(f"interrupted by {exc.signal_name}: no report written", err=True)
+        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         display.stop()
         click.echo("interrupted: no report written", err=True)
         sys.exit(ExitCode.INTERRUPTED)
-    click.echo(f"Report: {outcome.out_dir / 'report.html'}")
+    if outcome.signed:
+        click.echo(f"Report: {outcome.out_dir / 'report.html'}")
+    else:
+        click.echo(f"Unsigned bundle: {outcome.out_dir} (sign it with `dufflebag-cert sign "
+                   f"{outcome.out_dir} --artifact {path}`)")
     sys.exit(outcome.exit_code)

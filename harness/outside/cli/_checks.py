@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 
 import click
-from rich.console import Console
-from rich.table import Table
-
-from dufflebag_harness.conformance import load_catalog, load_checks
 
 
 @click.command("checks")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def checks_cmd(as_json: bool) -> None:
     """List every check of the catalog."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from dufflebag_harness.conformance import load_catalog, load_checks
+
     registry = load_checks()
     catalog = load_catalog()
     rows = []

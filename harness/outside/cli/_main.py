@@ -14,6 +14,7 @@ from dufflebag_harness.outside.cli._certify import certify_cmd
 from dufflebag_harness.outside.cli._checks import checks_cmd
 from dufflebag_harness.outside.cli._keys import keys_group
 from dufflebag_harness.outside.cli._new import new_cmd
+from dufflebag_harness.outside.cli._sign import sign_cmd
 from dufflebag_harness.outside.cli._verify import verify_cmd
 from dufflebag_harness.outside.exit_codes import ExitCode
 
@@ -21,10 +22,11 @@ from dufflebag_harness.outside.exit_codes import ExitCode
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dufflebag-cert")
 def cli() -> None:
-    """Test and certify DuffleBagBase extensions; verify signed reports."""
+    """Test and certify DuffleBagBase extensions; sign and verify reports."""
 
 
 cli.add_command(certify_cmd)
+cli.add_command(sign_cmd)
 cli.add_command(verify_cmd)
 cli.add_command(checks_cmd)
 cli.add_command(keys_group)

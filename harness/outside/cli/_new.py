@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 
 from dufflebag_harness.outside.exit_codes import ExitCode
-from dufflebag_harness.outside.scaffold import ScaffoldError, scaffold
 
 
 @click.command("new")
@@ -22,6 +21,8 @@ def new_cmd(name: str, directory: Path | None) -> None:
     It passes its own tests and certifies as generated. Exit 0 created,
     2 refused (bad name, non-empty folder; nothing is written).
     """
+    from dufflebag_harness.outside.scaffold import ScaffoldError, scaffold
+
     target = directory if directory is not None else Path(name)
     try:
         written = scaffold(name, target)

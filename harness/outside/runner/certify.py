@@ -2,7 +2,14 @@
 
 The process running this module holds the signing key, so it never imports
 extension code: it reads the manifest statically, hashes the artifact, and
-drives a worker subprocess that does the importing.
+drives a worker subprocess that does the importing. With ``unsigned`` it holds no
+key at all and writes an unsigned bundle, which ``dufflebag-cert sign`` signs in
+another job (:mod:`dufflebag_harness.reports.bundle`).
+
+An interruption (Ctrl-C, or SIGTERM/SIGHUP under
+:func:`~dufflebag_harness.outside.exit_codes.signals_interrupt`) unwinds the run:
+workers, the PostgreSQL cluster and every temporary folder are cleaned up on the
+way out, and no report is written.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from dufflebag_harness.conformance import (
     parse_pairs,
     verify_against_catalog,
 )
-from dufflebag_harness.outside.exit_codes import LEVEL_EXIT, ExitCode
+from dufflebag_harness.outside.exit_codes import LEVEL_EXIT, ExitCode, interrupts_held
 from dufflebag_harness.outside.loader import (
     ArtifactError,
     Manifest,
@@ -73,6 +80,8 @@ class CertifyOptions:
     gnupghome: Path | None = None
     #: Extensions the one under test depends on (folders, wheels or sdists).
     with_: Sequence[Path] = ()
+    #: Hold no key and sign nothing: write an unsigned bundle for ``dufflebag-cert sign``.
+    unsigned: bool = False
 
 
 @dataclass
@@ -82,6 +91,11 @@ class CertifyOutcome:
     report: dict[str, Any]
     out_dir: Path
     files: list[Path] = field(default_factory=list)
+
+    @property
+    def signed(self) -> bool:
+        """False for an unsigned bundle (``unsigned``)."""
+        return self.report.get("signer") is not None
 
 
 def declared_capabilities(m: Manifest) -> list[str]:
@@ -106,9 +120,13 @@ class _WorkerFactory:
 
     def __call__(self) -> WorkerClient:
         memory_mb = self.manifest.quotas.memory_mb if self.manifest else Quotas().memory_mb
-        worker = WorkerClient(sandbox=self.sandbox, memory_mb=memory_mb,
-                              ro_binds=self.backends.sandbox_binds())
+        worker: WorkerClient | None = None
         try:
+            # a worker interrupted while it starts would leave its processes and folders
+            # behind: the interruption waits until it is whole, then it is closed below
+            with interrupts_held():
+                worker = WorkerClient(sandbox=self.sandbox, memory_mb=memory_mb,
+                                      ro_binds=self.backends.sandbox_binds())
             items = []
             target = [self.manifest] if self.manifest is not None else []
             provided = {d.name for d in self.dependencies}
@@ -122,7 +140,8 @@ class _WorkerFactory:
                 })
             worker.call("load", extensions=items, timeout=120)
         except BaseException:
-            worker.close()
+            if worker is not None:
+                worker.close()
             raise
         return worker
 
@@ -134,8 +153,10 @@ def certify(opts: CertifyOptions, bus: EventBus | None = None) -> CertifyOutcome
         raise BadInput(f"--profile: {opts.profile!r} is not one of full, quick")
     if not opts.path.exists():
         raise BadInput(f"{opts.path}: no such file or directory")
-    scratch = Path(tempfile.mkdtemp(prefix="dbc-"))
+    scratch: Path | None = None
     try:
+        with interrupts_held():
+            scratch = Path(tempfile.mkdtemp(prefix="dbc-"))
         manifest, digest_target = _read_extension(opts.path, scratch)
         dependencies = _read_dependencies(manifest, opts.with_, scratch)
         registry, catalog = _checked_catalog()
@@ -147,7 +168,8 @@ def certify(opts: CertifyOptions, bus: EventBus | None = None) -> CertifyOutcome
         finally:
             backends.close()
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _read_extension(path: Path, scratch: Path) -> tuple[Manifest, Path]:
@@ -224,19 +246,20 @@ def _signer(opts: CertifyOptions, bus: EventBus) -> Any:
     return signer
 
 
-def _sandbox_choice(opts: CertifyOptions, bus: EventBus, development_key: bool) -> bool:
+def _sandbox_choice(opts: CertifyOptions, bus: EventBus, trusted_key: bool) -> bool:
     """Whether extension code runs sandboxed; refuse a run that could leak a real key.
 
     Without a sandbox, extension code runs as the harness's own user and could read a
     signing key this process can read: only a development key (which the marketplace
-    does not trust) may sign such a run.
+    does not trust) may sign such a run, or none (``unsigned``: the level is capped at
+    provisional all the same).
     """
     status = detect_sandbox()
     wanted = status.usable if opts.sandbox is None else opts.sandbox
     if wanted and not status.usable:
         raise BadInput(f"no working sandbox: {status.reason} (fix: {status.fix})")
     if not wanted:
-        if not development_key:
+        if trusted_key:
             raise BadInput(
                 "refusing to run extension code without a sandbox while a marketplace signing "
                 "key is configured (extension code could read it); "
@@ -252,8 +275,11 @@ def _run(opts: CertifyOptions, bus: EventBus, manifest: Manifest, digest_target:
          scratch: Path, dependencies: Sequence[Manifest]) -> CertifyOutcome:
     seed = opts.seed if opts.seed is not None else random.SystemRandom().randrange(2**31)
     plan = _plan(opts, registry, backends, seed)
-    signer = _signer(opts, bus)
-    sandbox = _sandbox_choice(opts, bus, bool(signer.development_key))
+    signer = None if opts.unsigned else _signer(opts, bus)
+    if signer is None:
+        bus.emit(Notice("info", "unsigned: no signing key is used; the bundle is signed "
+                                "later with `dufflebag-cert sign`"))
+    sandbox = _sandbox_choice(opts, bus, signer is not None and not signer.development_key)
     digest = artifact_digest(digest_target)
     companions = [load_manifest(root) for root in make_companions(scratch / "companions")]
     run_id = str(uuid.uuid4())
@@ -280,8 +306,12 @@ def _run(opts: CertifyOptions, bus: EventBus, manifest: Manifest, digest_target:
         postgresql=backends.environment(), workers=executor.worker_infos,
         worker_notes=executor.worker_notes,
     )
-    report = assemble_report(record, fingerprint=signer.fingerprint,
-                             development_key=signer.development_key)
+    if signer is None:  # an unsigned bundle says so: signer null, filled by `sign`
+        report = {**assemble_report(record, fingerprint="", development_key=False),
+                  "signer": None}
+    else:
+        report = assemble_report(record, fingerprint=signer.fingerprint,
+                                 development_key=signer.development_key)
     out_dir = opts.out or Path("certification") / f"{manifest.name}-{manifest.version}"
     files = _write(report, out_dir, signer)
     bus.emit(RunFinished(report, report["level"]))

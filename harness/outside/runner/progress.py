@@ -76,10 +76,11 @@ class ProgressDisplay:
                 self._progress.stop()
                 self._progress = None
             s = event.report.get("summary", {})
+            unsigned = "  [yellow]unsigned bundle[/]" if event.report.get("signer") is None else ""
             self.console.print(
                 f"Level: [{_LEVEL_STYLE.get(event.level, 'bold')}]{event.level}[/]  "
                 f"({s.get('pass', 0)} passed, {s.get('fail', 0)} failed, "
-                f"{s.get('error', 0)} errors, {s.get('skipped', 0)} skipped)",
+                f"{s.get('error', 0)} errors, {s.get('skipped', 0)} skipped){unsigned}",
                 markup=True, highlight=False,
             )
 
