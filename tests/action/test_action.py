@@ -14,10 +14,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +45,7 @@ def test_inputs_and_defaults() -> None:
     inputs = load_action()["inputs"]
     assert inputs["path"]["required"] is True and "default" not in inputs["path"]
     assert inputs["profile"]["default"] == "full"
+    assert inputs["mode"]["default"] == "certify"
     assert inputs["required-level"]["default"] == "certified"
     assert inputs["signing-key"]["required"] is False and inputs["signing-key"]["default"] == ""
     assert re.fullmatch(r"3\.1[1-9]", inputs["python-version"]["default"])
@@ -132,10 +135,28 @@ class LocalRunner:
             result = result and (equal if m.group(2) == "==" else not equal)
         return result and (always or not run.failed)
 
+    @staticmethod
+    def argv(step: dict[str, Any]) -> list[str]:
+        """How GitHub runs a ``shell: bash`` step."""
+        return ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]]
+
+    def env(self, step: dict[str, Any], inputs: dict[str, str], run: Run, output: Path,
+            summary: Path) -> dict[str, str]:
+        env = {**os.environ, "PATH": f"{self.shims}{os.pathsep}{os.environ['PATH']}",
+               "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary),
+               "RUNNER_TEMP": str(self.temp), "PYTHONPATH": str(ROOT)}
+        env.update({k: self.render(v, inputs, run) for k, v in step.get("env", {}).items()})
+        return env
+
+    @staticmethod
+    def inputs(given: dict[str, str]) -> dict[str, str]:
+        inputs = {k: str(v.get("default", "")) for k, v in load_action()["inputs"].items()}
+        inputs.update(given)
+        return inputs
+
     def run(self, given: dict[str, str]) -> Run:
         action = load_action()
-        inputs = {k: str(v.get("default", "")) for k, v in action["inputs"].items()}
-        inputs.update(given)
+        inputs = self.inputs(given)
         run = Run()
         summary = self.temp / "summary.md"
         summary.write_text("")
@@ -151,14 +172,10 @@ class LocalRunner:
                 continue
             output = self.temp / f"output-{len(run.conclusions)}"
             output.write_text("")
-            env = {**os.environ, "PATH": f"{self.shims}{os.pathsep}{os.environ['PATH']}",
-                   "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary),
-                   "RUNNER_TEMP": str(self.temp), "PYTHONPATH": str(ROOT)}
-            env.update({k: self.render(v, inputs, run) for k, v in step.get("env", {}).items()})
             proc = subprocess.run(
-                ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-                cwd=self.workspace, env=env, capture_output=True, text=True, timeout=600,
-                check=False)
+                self.argv(step), cwd=self.workspace,
+                env=self.env(step, inputs, run, output, summary), capture_output=True,
+                text=True, timeout=600, check=False)
             run.logs[sid] = proc.stdout + proc.stderr
             run.outputs[sid] = dict(line.split("=", 1)
                                     for line in output.read_text().splitlines() if "=" in line)
@@ -202,8 +219,9 @@ def runner() -> Iterator[LocalRunner]:
 
 
 @pytest.fixture(scope="module")
-def signing_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    """A passphrase-protected key, exported armored, as a CI secret would hold it."""
+def signing_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, str]:
+    """A passphrase-protected key, exported armored, as a CI secret would hold it; and its
+    public key, as a verifier's keyring would."""
     home = Path("/tmp") / f"dbk{os.getpid()}"  # short: gpg-agent sockets
     home.mkdir(mode=0o700)
     try:
@@ -216,16 +234,19 @@ def signing_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
             ["gpg", "--homedir", str(home), "--batch", "--pinentry-mode", "loopback",
              "--passphrase", "ci-secret", "--armor", "--export-secret-keys", fingerprint],
             capture_output=True, text=True, check=True).stdout
+        public = run_cli("keys", "export", fingerprint,
+                         env={"DUFFLEBAG_GNUPGHOME": str(home)}).stdout
     finally:
         subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
         subprocess.run(["rm", "-rf", str(home)], check=False)
     assert armored.startswith("-----BEGIN PGP PRIVATE KEY BLOCK-----")
-    return fingerprint, armored
+    assert public.startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----")
+    return fingerprint, armored, public
 
 
 def test_signed_provisional_run_passes_a_provisional_gate(
-        runner: LocalRunner, extension: Path, signing_key: tuple[str, str]) -> None:
-    fingerprint, armored = signing_key
+        runner: LocalRunner, extension: Path, signing_key: tuple[str, str, str]) -> None:
+    fingerprint, armored, _ = signing_key
     run = runner.run({"path": str(extension), "signing-key": armored,
                       "signing-passphrase": "ci-secret", "args": "--only LC-01,LC-02",
                       "required-level": "provisional", "out": "reports/hello"})
@@ -283,3 +304,159 @@ def test_an_unknown_required_level_is_refused(runner: LocalRunner, extension: Pa
                       "required-level": "gold"})
     assert run.conclusions["Gate on the level"] == "exit 2"
     assert "required-level must be certified or provisional" in run.logs["Gate on the level"]
+
+
+# -- signing in a separate job -----------------------------------------------------------
+def _job1(runner: LocalRunner, extension: Path) -> Run:
+    """The job that runs the extension's code, with no key: an unsigned bundle."""
+    return runner.run({"path": str(extension), "mode": "certify-unsigned",
+                       "args": "--only LC-01,LC-02", "required-level": "provisional",
+                       "out": "certification", "artifact-name": "dufflebag-bundle",
+                       "upload-sarif": "false"})
+
+
+def _download(job1: Run, runner: LocalRunner) -> Path:
+    """What actions/download-artifact does in the second job: a copy in its workspace."""
+    uploaded = Path(job1.uses["actions/upload-artifact"]["path"])
+    return Path(shutil.copytree(uploaded, runner.workspace / "certification"))
+
+
+@pytest.fixture
+def second_runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRunner]:
+    """Another job: its own runner, workspace and (empty) GnuPG home."""
+    short = Path(tempfile.mkdtemp(prefix="dbac2", dir="/tmp"))
+    shims = short / "shims"
+    shims.mkdir()
+    _shim(shims / "python", f'if [ "$1 $2" = "-m pip" ]; then exit 0; fi\n'
+                            f'exec "{sys.executable}" "$@"')
+    _shim(shims / "dufflebag-cert", f'exec "{sys.executable}" -m dufflebag_harness "$@"')
+    workspace = short / "workspace"
+    workspace.mkdir()
+    try:
+        yield LocalRunner(workspace, shims)
+    finally:
+        shutil.rmtree(short, ignore_errors=True)
+
+
+def test_certify_unsigned_then_sign_in_another_job_gives_a_report_verify_accepts(
+        runner: LocalRunner, second_runner: LocalRunner, extension: Path,
+        signing_key: tuple[str, str, str], tmp_path: Path) -> None:
+    fingerprint, armored, public = signing_key
+    job1 = _job1(runner, extension)
+    assert job1.conclusions["key"] == "skipped"
+    assert job1.conclusions["Gate on the level"] == "success", job1.logs
+    assert job1.outputs["certify"]["exit-code"] == "3"
+    bundle = Path(job1.outputs["certify"]["report-dir"])
+    assert json.loads((bundle / "report.json").read_bytes())["signer"] is None
+    assert not (bundle / "report.json.asc").exists()
+    assert job1.uses["actions/upload-artifact"]["name"] == "dufflebag-bundle"
+    assert "github/codeql-action/upload-sarif" not in job1.uses
+    assert "**unsigned**" in job1.summary
+
+    downloaded = _download(job1, second_runner)
+    job2 = second_runner.run({"path": str(extension), "mode": "sign", "out": "certification",
+                              "signing-key": armored, "signing-passphrase": "ci-secret",
+                              "required-level": "provisional"})
+    assert job2.conclusions["Gate on the level"] == "success", job2.logs
+    assert job2.outputs["certify"] == {"exit-code": "3", "level": "provisional",
+                                       "report-dir": str(downloaded)}
+    report = json.loads((downloaded / "report.json").read_bytes())
+    assert report["signer"] == {"fingerprint": fingerprint, "development_key": False}
+    assert job2.uses["actions/upload-artifact"]["path"] == str(downloaded)
+    assert f"signed by `{fingerprint}`" in job2.summary
+    assert not Path(job2.outputs["key"]["home"]).exists()
+    keyring = tmp_path / "trusted.asc"
+    keyring.write_text(public)
+    verified = run_cli("verify", str(downloaded / "report.json"), "--keyring", str(keyring),
+                       "--artifact", str(extension), "--require-level", "provisional")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_sign_refuses_a_bundle_of_another_artifact_and_uploads_nothing(
+        runner: LocalRunner, second_runner: LocalRunner, extension: Path,
+        signing_key: tuple[str, str, str], tmp_path: Path) -> None:
+    _, armored, _ = signing_key
+    job1 = _job1(runner, extension)
+    downloaded = _download(job1, second_runner)
+    other = Path(shutil.copytree(extension, tmp_path / "other"))
+    (other / "hello" / "__init__.py").write_text("# changed after certification\n")
+    job2 = second_runner.run({"path": str(other), "mode": "sign", "out": "certification",
+                              "signing-key": armored, "signing-passphrase": "ci-secret",
+                              "required-level": "provisional"})
+    assert job2.outputs["certify"]["exit-code"] == "2"
+    assert job2.outputs["certify"]["level"] == ""
+    assert "not the artifact the bundle certifies (changed: hello/__init__.py)" in \
+        job2.logs["certify"]
+    assert "actions/upload-artifact" not in job2.uses
+    assert job2.summary.startswith("### DuffleBag certification: no report (exit 2)")
+    assert job2.conclusions["Gate on the level"] == "exit 2"
+    assert not (downloaded / "report.json.asc").exists()
+
+
+def test_the_unsigned_job_refuses_a_key(runner: LocalRunner, extension: Path,
+                                       signing_key: tuple[str, str, str]) -> None:
+    _, armored, _ = signing_key
+    run = runner.run({"path": str(extension), "mode": "certify-unsigned",
+                      "signing-key": armored, "args": "--only LC-02"})
+    assert run.conclusions["key"] == "exit 2"
+    assert "mode certify-unsigned runs extension code and must hold no key" in run.logs["key"]
+    assert run.conclusions["certify"] == "skipped"
+    assert armored not in "".join(run.logs.values())
+
+
+def test_an_unknown_mode_is_refused(runner: LocalRunner, extension: Path) -> None:
+    run = runner.run({"path": str(extension), "mode": "publish"})
+    assert run.outputs["certify"]["exit-code"] == "2"
+    assert "mode must be certify, certify-unsigned or sign, not 'publish'" in \
+        run.logs["certify"]
+    assert run.conclusions["Gate on the level"] == "exit 2"
+
+
+# -- a cancelled job ---------------------------------------------------------------------
+def test_a_cancelled_jobs_signal_reaches_certify_which_cleans_up(
+        runner: LocalRunner, extension: Path) -> None:
+    """GitHub signals the step's shell, not its command: the step passes it on."""
+    import psutil
+
+    [step] = [s for s in load_action()["runs"]["steps"] if s.get("id") == "certify"]
+    tmp = runner.temp / "tmp"
+    tmp.mkdir()
+    output, summary = runner.temp / "output", runner.temp / "summary.md"
+    output.write_text("")
+    env = runner.env(step, runner.inputs({"path": str(extension), "profile": "quick"}), Run(),
+                     output, summary)
+    shell = subprocess.Popen(runner.argv(step), cwd=runner.workspace,
+                             env={**env, "TMPDIR": str(tmp)}, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+
+    def is_worker(proc: psutil.Process) -> bool:
+        try:
+            return "dufflebag_harness.inside.worker" in " ".join(proc.cmdline())
+        except psutil.Error:  # gone, or a zombie, meanwhile
+            return False
+
+    def worker_started() -> list[psutil.Process]:
+        found = psutil.Process(shell.pid).children(recursive=True)
+        return found if any(is_worker(p) for p in found) else []
+
+    try:
+        deadline = time.monotonic() + 90
+        while not (descendants := worker_started()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert descendants, "certify never started a worker"
+        pids = {p.pid for p in descendants}
+        clusters = [owner.parent for owner in Path("/tmp").glob("dbpg*/owner.json")
+                    if json.loads(owner.read_text()).get("pid") in pids]
+        shell.send_signal(signal.SIGTERM)  # to the shell alone, as the runner does
+        log, _ = shell.communicate(timeout=60)
+    finally:
+        if shell.poll() is None:
+            shell.kill()
+    assert shell.returncode == 0, log
+    assert "interrupted by SIGTERM: no report written" in log
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    assert outputs["exit-code"] == "143" and outputs["level"] == ""
+    _, alive = psutil.wait_procs(descendants, timeout=10)
+    assert alive == []
+    assert sorted(p.name for p in tmp.iterdir()) == []
+    assert [c for c in clusters if c.exists()] == []

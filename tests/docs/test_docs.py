@@ -98,7 +98,7 @@ def test_the_plugin_tour_runs_as_documented(pytester: pytest.Pytester) -> None:
 #: Where the messages `dufflebag-cert` prints are made.
 SOURCES = [
     "harness/outside/runner/certify.py", "harness/outside/runner/backends.py",
-    "harness/outside/cli/_certify.py",
+    "harness/outside/cli/_certify.py", "harness/outside/cli/_sign.py",
     "harness/outside/cli/_verify.py", "harness/outside/cli/_keys.py", "harness/outside/cli/_new.py",
     "harness/outside/cli/_main.py", "harness/outside/scaffold/_writer.py",
     "harness/outside/loader/manifest.py",
@@ -106,10 +106,12 @@ SOURCES = [
     "harness/outside/loader/materialize.py", "harness/outside/loader/_archives.py",
     "harness/outside/loader/_tree.py",
     "reports/verify.py", "reports/keys.py", "reports/signing.py", "reports/_gpg.py",
-    "reports/outputs.py", "fixtures/plugin.py", "fixtures/_discovery.py",
+    "reports/outputs.py", "reports/bundle.py", "reports/catalogs.py",
+    "fixtures/plugin.py", "fixtures/_discovery.py",
 ]
 _RAISED = {"BadInput", "InternalError", "ArtifactError", "SigningError", "ScaffoldError",
-           "GnupgHomeTooLong", "ExtensionNotFound", "BackendUnavailable", "OutputError"}
+           "GnupgHomeTooLong", "ExtensionNotFound", "BackendUnavailable", "OutputError",
+           "BundleRefused", "CatalogUnreadable", "_refuse"}
 
 
 def _text(node: ast.expr) -> str | None:
