@@ -148,3 +148,17 @@ def test_sign_needs_the_artifact() -> None:
     refused = run_cli("sign", "somewhere")
     assert refused.returncode == 2
     assert "Missing option '--artifact'" in refused.stderr
+
+
+def test_the_unsigned_job_needs_no_gpg_and_makes_no_key_home(tmp_path: Path) -> None:
+    bindir = tmp_path / "bin"  # the sandbox's tools, and no gpg
+    bindir.mkdir()
+    for tool in ("bwrap", "prlimit"):
+        if found := shutil.which(tool):
+            (bindir / tool).symlink_to(found)
+    home = tmp_path / "gnupg"
+    made = run_cli("certify", str(ANALYTICS), "--out", str(tmp_path / "bundle"), "--unsigned",
+                   "--only", "LC-02", env={"PATH": str(bindir), "DUFFLEBAG_GNUPGHOME": str(home)})
+    assert made.returncode == 3, made.stdout + made.stderr
+    assert json.loads((tmp_path / "bundle" / "report.json").read_bytes())["signer"] is None
+    assert not home.exists()
