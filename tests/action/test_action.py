@@ -10,6 +10,7 @@ GitHub uses for ``shell: bash``, collects ``$GITHUB_OUTPUT`` and
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -450,8 +451,12 @@ def test_a_cancelled_jobs_signal_reaches_certify_which_cleans_up(
         shell.send_signal(signal.SIGTERM)  # to the shell alone, as the runner does
         log, _ = shell.communicate(timeout=60)
     finally:
-        if shell.poll() is None:
+        if shell.poll() is None:  # the test failed: leave no run behind it
+            for proc in [*psutil.Process(shell.pid).children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    proc.kill()
             shell.kill()
+            shell.wait()
     assert shell.returncode == 0, log
     assert "interrupted by SIGTERM: no report written" in log
     outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
