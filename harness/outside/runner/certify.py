@@ -52,6 +52,7 @@ from dufflebag_harness.outside.runner.events import EventBus, Notice, RunFinishe
 from dufflebag_harness.outside.runner.execute import Executor
 from dufflebag_harness.outside.runner.plan import PlannedPair, plan_pairs
 from dufflebag_harness.outside.sandbox import detect_sandbox
+from dufflebag_harness.outside.system_tools import ensure_tool
 from dufflebag_harness.outside.worker_client import WorkerClient, WorkerError, WorkerOpError
 from dufflebag_harness.sdk import Quotas
 from dufflebag_harness.shared.dependencies import unmet
@@ -176,7 +177,9 @@ def _read_extension(path: Path, scratch: Path) -> tuple[Manifest, Path]:
     """The manifest, and what the artifact digest covers (the file as offered)."""
     try:
         if path.is_file() and path.name != "extension.toml":
-            root = materialize(path, scratch / "artifact")
+            # bytecode a wheel or sdist ships is kept here, where only the static checks
+            # read it (SE-03 refuses it); the worker's copy is made without it
+            root = materialize(path, scratch / "artifact", keep_bytecode=True)
             return load_manifest(root), path
         manifest = load_manifest(path)
     except (ManifestError, ArtifactError) as exc:
@@ -235,6 +238,8 @@ def _plan(opts: CertifyOptions, registry: Registry, backends: Backends,
 def _signer(opts: CertifyOptions, bus: EventBus) -> Any:
     from dufflebag_harness.reports.signing import Signer, SigningError
 
+    ensure_tool("gpg")  # root on a fresh Debian-like machine: installed now
+
     try:
         signer = Signer(gnupghome=opts.gnupghome)
         _, is_dev = signer.ensure_key()
@@ -254,6 +259,7 @@ def _sandbox_choice(opts: CertifyOptions, bus: EventBus, trusted_key: bool) -> b
     does not trust) may sign such a run, or none (``unsigned``: the level is capped at
     provisional all the same).
     """
+    ensure_tool("bwrap")  # root on a fresh Debian-like machine: installed now
     status = detect_sandbox()
     wanted = status.usable if opts.sandbox is None else opts.sandbox
     if wanted and not status.usable:
