@@ -14,7 +14,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from dufflebag_harness.reports.levels import sandbox_shortfall
 from dufflebag_harness.reports.render._figures import key_figures, raw_figures
-from dufflebag_harness.reports.render._view import clean_text, view
+from dufflebag_harness.reports.render._view import INFLUENCED_NOTE, clean_text, view
 
 __all__ = ["render_html"]
 
@@ -30,6 +30,7 @@ def _environment() -> Environment:
     )
     env.globals["clean"] = clean_text
     env.globals["sandbox_shortfall"] = sandbox_shortfall
+    env.globals["influenced_note"] = INFLUENCED_NOTE
     return env
 
 

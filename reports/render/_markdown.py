@@ -15,7 +15,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from dufflebag_harness.reports.levels import sandbox_shortfall
-from dufflebag_harness.reports.render._view import ReportView, ResultView, clean_text, view
+from dufflebag_harness.reports.render._view import (
+    INFLUENCED_NOTE,
+    ReportView,
+    ResultView,
+    clean_text,
+    view,
+)
 
 __all__ = ["escape_markdown", "render_markdown"]
 
@@ -112,6 +118,11 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             lines.append(f"| `{escape_markdown(w['check'], 20)}` | {applied} | {w['expires']} | "
                          f"{escape_markdown(w['reason'])} |")
         lines.append("")
+    if v.influenced:
+        lines += [f"<details><summary>Verdicts the extension could have influenced "
+                  f"({len(v.influenced)})</summary>", "",
+                  INFLUENCED_NOTE, "",
+                  ", ".join(f"`{r.pair}`" for r in v.influenced), "", "</details>", ""]
     if v.skipped:
         lines += [f"<details><summary>Skipped ({len(v.skipped)})</summary>", "",
                   "| check | reason |", "|---|---|"]

@@ -59,6 +59,14 @@ class ResultView:
         return f"{self.check}@{self.backend}"
 
 
+#: Said wherever the self-reported verdicts are listed (HTML too).
+INFLUENCED_NOTE = (
+    "These verdicts rest on observations made inside the worker process, where the "
+    "extension's code runs (probes, its own test run): the extension could have influenced "
+    "them. Every other verdict was judged from outside its sandbox: HTTP behaviour, the "
+    "database through the parent's own connection, /proc, the fd-level output.")
+
+
 @dataclass(frozen=True)
 class ReportView:
     report: Mapping[str, Any]
@@ -71,6 +79,12 @@ class ReportView:
     skipped: list[ResultView]
     by_area: dict[str, list[ResultView]]
     figures: list[tuple[str, str]]
+
+    @property
+    def influenced(self) -> list[ResultView]:
+        """Verdicts that rest on something observed inside the worker, where extension
+        code runs: the extension could have influenced them."""
+        return [r for r in self.results if r.self_reported]
 
     @property
     def summary(self) -> Mapping[str, int]:

@@ -197,3 +197,20 @@ def test_html_tolerates_an_unknown_worker() -> None:
     assert "uid unknown · no worker ran" in page
     assert "Not sandboxed: extension code ran without a sandbox" in page
     assert "uid None" not in page and "None MB" not in page
+
+
+def test_outputs_say_which_verdicts_the_extension_could_have_influenced() -> None:
+    report: dict[str, Any] = json.loads(json.dumps(make_report()))
+    marked = report["results"][0]
+    marked["self_reported"] = True
+    pair = f"{marked['check']}@{marked['backend']}"
+    page = render_html(report)
+    section = page[page.index("What the extension could have influenced (1)"):]
+    assert f"<code>{pair}</code>" in section[:2000]
+    assert "judged from outside its sandbox" in section[:2000]
+    markdown = render_markdown(report)
+    assert "Verdicts the extension could have influenced (1)" in markdown
+    assert f"`{pair}`" in markdown.split("could have influenced (1)")[1]
+    clean: dict[str, Any] = json.loads(json.dumps(make_report()))
+    assert "could have influenced" not in render_html(clean)
+    assert "could have influenced" not in render_markdown(clean)
