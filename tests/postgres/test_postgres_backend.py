@@ -358,3 +358,57 @@ def test_databases_left_on_a_shared_server_by_a_killed_run_are_swept() -> None:
             child.kill()
         mine.close()
         server.close()
+
+
+def test_a_server_reached_over_tcp_serves_sandboxed_workers_through_the_relay(
+        tmp_path: Path) -> None:
+    """A DSN with a TCP address (a CI service container): the sandboxed worker has no
+    network, so the run hands it a unix-socket relay; the database checks still pass."""
+    import contextlib
+    import socket
+    import threading
+    from urllib.parse import quote
+
+    server = provision(require=True)
+    assert server is not None and server.host.startswith("/")
+    unix_path = os.path.join(server.host, f".s.PGSQL.{server.port}")
+    front = socket.create_server(("127.0.0.1", 0))  # TCP in front of the unix-only cluster
+
+    def pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = front.accept()
+            except OSError:
+                return
+            back = socket.socket(socket.AF_UNIX)
+            back.connect(unix_path)
+            threading.Thread(target=pipe, args=(conn, back), daemon=True).start()
+            threading.Thread(target=pipe, args=(back, conn), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    port = front.getsockname()[1]
+    relays_before = set(Path("/tmp").glob("dbpr-*"))
+    dsn = (f"postgresql://{quote(server.user, safe='')}:{quote(server.password, safe='')}"
+           f"@127.0.0.1:{port}/{quote(server.dbname, safe='')}")
+    try:
+        outcome = certify(CertifyOptions(
+            path=ANALYTICS, out=tmp_path / "out", profile="quick", seed=1,
+            only=["DB-01@postgresql", "IS-01@postgresql"], pg_dsn=dsn))
+        statuses = {f"{r['check']}@{r['backend']}": r["status"]
+                    for r in outcome.report["results"]}
+        assert statuses["DB-01@postgresql"] == statuses["IS-01@postgresql"] == "pass", \
+            outcome.report["results"]
+        assert outcome.report["environment"]["worker"]["sandbox"] is not None
+        assert set(Path("/tmp").glob("dbpr-*")) <= relays_before  # the relay is gone
+    finally:
+        front.close()
+        server.close()

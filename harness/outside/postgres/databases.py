@@ -105,10 +105,14 @@ def _owner_gone(comment: str | None) -> bool:
 class PgProvisioner:
     """Creates and drops per-host databases on one server (thread-safe)."""
 
-    def __init__(self, admin: PgAdmin, *, statement_timeout_s: float = 5.0) -> None:
+    def __init__(self, admin: PgAdmin, *, statement_timeout_s: float = 5.0,
+                 reach: tuple[str, int] | None = None) -> None:
+        """``reach`` is the (host, port) the logins are handed out with when it differs
+        from the admin's (a unix-socket relay a sandboxed worker can see)."""
         if statement_timeout_s <= 0:
             raise ValueError("statement_timeout_s must be positive (seconds)")
         self._admin = admin
+        self._reach = reach or (admin.host, admin.port)
         self._timeout_s = statement_timeout_s
         self._lock = threading.Lock()
         self._live: dict[str, PgGrants] = {}
@@ -149,7 +153,7 @@ class PgProvisioner:
         dbname = f"{DATABASE_PREFIX}{token}"
         core = RoleGrant(f"core_{token}", new_password(), "core", CORE_CONNECTIONS)
         grants = PgGrants(
-            host=self._admin.host, port=self._admin.port, dbname=dbname, core=core,
+            host=self._reach[0], port=self._reach[1], dbname=dbname, core=core,
             extensions={
                 name: RoleGrant(f"ext_{name}_{token}", new_password(), f"ext_{name}",
                                 min(size, MAX_POOL))

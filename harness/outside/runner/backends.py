@@ -31,6 +31,7 @@ from dufflebag_harness.outside.postgres import (
     provision,
 )
 from dufflebag_harness.outside.postgres.databases import PgAdmin, PgProvisioner
+from dufflebag_harness.outside.postgres.relay import UnixRelay
 
 __all__ = [
     "DEFAULT_POOL",
@@ -85,6 +86,7 @@ class Backends:
         self._server: PgServer | None = None
         self._provisioner: PgProvisioner | None = None
         self._prepared = False
+        self._relay: UnixRelay | None = None
 
     # -- the run -------------------------------------------------------------
     def prepare(self, needed: set[str]) -> None:
@@ -105,8 +107,13 @@ class Backends:
             self._unavailable["postgresql"] = f"PostgreSQL unavailable: {reasons}"
             return
         self._server = server
+        reach = None
+        if not server.host.startswith("/"):  # TCP: sandboxed workers need a unix door
+            self._relay = UnixRelay(server.host, server.port)
+            reach = (self._relay.dir, server.port)
         self._provisioner = PgProvisioner(PgAdmin.of(server),
-                                          statement_timeout_s=self.statement_timeout_s)
+                                          statement_timeout_s=self.statement_timeout_s,
+                                          reach=reach)
         self._provisioner.sweep_stale()  # left on a shared server by runs killed with -9
         self._provisioner.warm()
 
@@ -114,6 +121,8 @@ class Backends:
         """Folders a sandboxed worker must see to reach the run's servers: the unix-socket
         folder of a local PostgreSQL (connecting works through a read-only bind)."""
         server = self._server
+        if self._relay is not None:
+            return [self._relay.dir]
         if server is not None and server.host.startswith("/"):
             return [server.host]
         return []
@@ -131,12 +140,14 @@ class Backends:
 
     def close(self) -> None:
         """Drop every database and role still there, then stop what this run started."""
-        provisioner, server = self._provisioner, self._server
-        self._provisioner = self._server = None
+        provisioner, server, relay = self._provisioner, self._server, self._relay
+        self._provisioner = self._server = self._relay = None
         try:
             if provisioner is not None:
                 provisioner.close()
         finally:
+            if relay is not None:
+                relay.close()
             if server is not None:
                 server.close()
 
