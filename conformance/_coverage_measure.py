@@ -1,48 +1,36 @@
-"""CV, parent side: fetch what the test run left in the worker's folder and measure it here.
+"""CV, parent side: read what the extension's test run left and measure it here.
 
-The worker runs the extension's tests (``coverage.run_tests`` probe) and only says
-where the files are. The parent copies them out of the worker's temp folder
-without following links (the folder belongs to the unprivileged worker user),
-then computes the figure itself with coverage.py, against the extension's source
-files as the parent read them (the files it digested, not the worker's copy):
-files the tests never imported count as not covered even if the run's data does
-not mention them, and data about any other file is ignored.
+The runner runs the tests in their own sandbox and copies the coverage data and
+JUnit XML into the parent's folder (``ctx.test_run()``). The figure is computed
+here with coverage.py, against the extension's source files as the parent read
+them (the files it digested, not the run's copy): files the tests never imported
+count as not covered even if the run's data does not mention them, and data about
+any other file is ignored.
 
 What this cannot rule out: the tests run the extension's code, so a test (or a
 ``conftest.py``) that rewrites the run's own data file could fake a figure. The
-result is therefore marked self-reported (the run goes through a worker probe).
+results are therefore self-reported.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import stat
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dufflebag_harness.conformance._types import CheckContext, CheckFailed
+from dufflebag_harness.conformance._types import CheckFailed
 
 __all__ = [
     "CoverageFigures",
-    "FetchedRun",
     "TestCounts",
-    "extension_root",
-    "fetch_run",
     "lowest_files",
     "measure",
     "parse_junit",
     "source_files",
-    "worker_ext_dir",
 ]
-
-#: Caps on what the parent copies out of the worker (bytes).
-MAX_DATA_BYTES = 256 * 1024 * 1024
-MAX_JUNIT_BYTES = 32 * 1024 * 1024
-
 
 @dataclass(frozen=True)
 class TestCounts:
@@ -65,19 +53,6 @@ class TestCounts:
         # not "passed": evidence redaction takes keys starting with "pass" for passwords
         return {"succeeded": self.passed, "failed": self.failures, "errors": self.errors,
                 "skipped": self.skipped, "total": self.total}
-
-
-@dataclass(frozen=True)
-class FetchedRun:
-    """A test run's results, copied into the parent's own scratch folder."""
-
-    exit_code: int | None
-    timed_out: bool
-    duration_s: float
-    output_tail: str
-    command: list[str]
-    data_files: list[Path] = field(default_factory=list)
-    junit: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -106,31 +81,6 @@ class CoverageFigures:
         }
 
 
-def worker_ext_dir(ctx: CheckContext) -> Path:
-    """The folder the runner materialized extensions into, inside the worker's folder.
-
-    Not part of the v0 check context: the runner's context carries its worker
-    client, whose ``ext_dir`` is there. Without it the figure cannot be measured
-    in the parent, so the check errors rather than trust the worker.
-    """
-    ext_dir = getattr(getattr(ctx, "worker", None), "ext_dir", None)
-    if ext_dir is None:
-        raise RuntimeError("the check context exposes no worker folder (worker.ext_dir): "
-                           "coverage cannot be measured by the parent")
-    return Path(ext_dir)
-
-
-def extension_root(ext_dir: Path, name: str) -> Path:
-    """Where the extension's ``extension.toml`` is: ``ext_dir/name`` or its single top folder."""
-    dest = ext_dir / name
-    if (dest / "extension.toml").is_file():
-        return dest
-    found = [p for p in dest.iterdir() if p.is_dir() and (p / "extension.toml").is_file()]
-    if len(found) != 1:
-        raise RuntimeError(f"no single extension.toml under {dest}")
-    return found[0]
-
-
 def source_files(root: Path, modules: Sequence[str]) -> list[Path]:
     """Every ``.py`` file of the manifest's ``[tests].source`` modules (resolved paths)."""
     out: set[Path] = set()
@@ -148,55 +98,6 @@ def source_files(root: Path, modules: Sequence[str]) -> list[Path]:
                 {"source": list(modules)},
             )
     return sorted(out)
-
-
-def _copy_plain_file(src: Path, dest: Path, limit: int) -> int:
-    """Copy a regular file without following a link at its last component; size-capped."""
-    fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise CheckFailed(f"test run left {src.name} that is not a regular file")
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise CheckFailed(f"test run left {src.name} larger than {limit} bytes")
-    dest.write_bytes(data)
-    return len(data)
-
-
-def _inside(path: Path, root: Path) -> Path:
-    """``path`` if it is a real folder (no links on the way) inside ``root``."""
-    real = path.resolve()
-    if not path.is_absolute() or real != path or not real.is_relative_to(root.resolve()):
-        raise RuntimeError(f"the worker named {path} as its test-run folder, which is not a "
-                           f"folder of its own inside {root}")
-    return real
-
-
-def fetch_run(run: Mapping[str, Any], worker_root: Path, scratch: Path) -> FetchedRun:
-    """Copy the run's coverage data files and JUnit XML out of the worker's folder."""
-    work = _inside(Path(str(run["workdir"])), worker_root)
-    data_dir = _inside(work / "data", worker_root)
-    (scratch / "data").mkdir(parents=True, exist_ok=True)
-    copied: list[Path] = []
-    total = 0
-    with os.scandir(data_dir) as entries:
-        for entry in sorted(entries, key=lambda e: e.name):
-            if entry.name.startswith(".coverage") and entry.is_file(follow_symlinks=False):
-                dest = scratch / "data" / f".coverage.{len(copied)}"
-                total += _copy_plain_file(Path(entry.path), dest, MAX_DATA_BYTES - total)
-                copied.append(dest)
-    junit: Path | None = None
-    source = work / "junit.xml"
-    if source.is_file() and not source.is_symlink():
-        junit = scratch / "junit.xml"
-        _copy_plain_file(source, junit, MAX_JUNIT_BYTES)
-    code = run.get("exit_code")
-    return FetchedRun(
-        exit_code=int(code) if isinstance(code, int) else None,
-        timed_out=bool(run.get("timed_out")), duration_s=float(run.get("duration_s", 0.0)),
-        output_tail=str(run.get("output_tail", "")),
-        command=[str(c) for c in run.get("command", [])], data_files=copied, junit=junit,
-    )
 
 
 def parse_junit(path: Path | None) -> TestCounts | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -118,6 +119,35 @@ class DatabaseView(Protocol):
         ...
 
 
+class TestRun(Protocol):
+    """The extension's own tests as the harness ran them, once per certification, in a
+    sandbox of their own (see :meth:`CheckContext.test_run`). Files are the parent's
+    copies: ``data_files`` (coverage.py data), ``junit`` (pytest's JUnit XML);
+    ``ran_at`` is the extension root the run saw (coverage data names files there);
+    ``sandbox`` is the run's sandbox record, ``None`` on a machine without one."""
+
+    @property
+    def exit_code(self) -> int | None: ...
+    @property
+    def timed_out(self) -> bool: ...
+    @property
+    def duration_s(self) -> float: ...
+    @property
+    def output_tail(self) -> str: ...
+    @property
+    def command(self) -> list[str]: ...
+    @property
+    def ran_at(self) -> Path: ...
+    @property
+    def data_files(self) -> list[Path]: ...
+    @property
+    def junit(self) -> Path | None: ...
+    @property
+    def sandbox(self) -> dict[str, Any] | None: ...
+    @property
+    def error(self) -> str: ...
+
+
 class CheckContext(Protocol):
     """What the runner gives a check. Checks run in the parent process.
 
@@ -169,6 +199,12 @@ class CheckContext(Protocol):
         parent at the file-descriptor level (no in-process redirect can hide it)."""
         ...
     def scratch_database(self, extensions: Sequence[str] | None = None) -> DatabaseView: ...
+    def test_run(self) -> TestRun:
+        """The extension's tests (``[tests]`` of its manifest) run under the harness's
+        coverage invocation, in their own sandbox apart from the hosts' worker. The run
+        happens on first use and every check of the certification gets the same result.
+        It executes extension code, so using it marks the result self-reported."""
+        ...
 
 
 CheckFunc = Callable[[CheckContext], None]

@@ -1,75 +1,37 @@
 """CV — the extension's own tests: they run, they pass, they cover its code.
 
-The harness builds the invocation (``coverage.run_tests`` probe in the worker):
-the tests named by ``[tests].paths`` run under coverage.py with branches, with
-the harness's own rcfile and pytest configuration, measuring the packages of
+The runner runs the tests once per certification (``ctx.test_run()``), in a sandbox
+of their own apart from the hosts' worker, on a read-only copy of the extension: the
+tests named by ``[tests].paths`` run under coverage.py with branches, with the
+harness's own rcfile and pytest configuration, measuring the packages of
 ``[tests].source``. The author's ``.coveragerc``, ``[tool.coverage]`` and
-``.coverage`` files play no part. The parent copies the run's data out of the
-worker and computes the figure itself; the run executes extension code, so
-both checks are self-reported.
+``.coverage`` files play no part. The parent collects the run's data and computes
+the figure itself against its own copy of the sources; the run executes extension
+code, so both checks are self-reported.
 """
 
 from __future__ import annotations
 
-import contextlib
-import shutil
 import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from dufflebag_harness.conformance._coverage_measure import (
-    FetchedRun,
-    extension_root,
-    fetch_run,
     lowest_files,
     measure,
     parse_junit,
     source_files,
-    worker_ext_dir,
 )
 from dufflebag_harness.conformance._registry import check
-from dufflebag_harness.conformance._types import REQUIRED, CheckContext, CheckFailed
+from dufflebag_harness.conformance._types import REQUIRED, CheckContext, CheckFailed, TestRun
 
 #: The floor on coverage.py's branch-aware total (the platform's success criterion SC-COV).
 #: The checks cite REQ-9.3 (behaviour kept within a major version, which an own test
 #: suite is how an author holds): report schema v0 admits only REQ-x.y citations.
 REQUIRES = ("REQ-9.3",)
 MIN_PERCENT = 80.0
-#: Longest test run the harness waits for (seconds).
-SUITE_TIMEOUT_S = 300.0
 
 
-@dataclass(frozen=True)
-class Suite:
-    run: FetchedRun
-    root: Path
-    scratch: Path
-
-
-@contextlib.contextmanager
-def _suite(ctx: CheckContext) -> Iterator[Suite]:
-    """Run the tests in the worker and copy their results to a scratch folder of ours."""
-    ext_dir = worker_ext_dir(ctx)
-    root = extension_root(ext_dir, ctx.extension)
-    tests = ctx.manifest.tests
-    raw = ctx.probe("coverage.run_tests", root=str(root), paths=list(tests.paths),
-                    source=list(tests.source), timeout_s=SUITE_TIMEOUT_S,
-                    timeout=SUITE_TIMEOUT_S + 60)
-    scratch = Path(tempfile.mkdtemp(prefix="dbh-cv-"))
-    try:
-        try:
-            fetched = fetch_run(raw, ext_dir.parent, scratch)
-        finally:
-            work = Path(str(raw.get("workdir", "")))
-            if work.is_absolute() and work.resolve().is_relative_to(ext_dir.parent.resolve()):
-                shutil.rmtree(work, ignore_errors=True)
-        yield Suite(fetched, root, scratch)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _run_evidence(run: FetchedRun) -> dict[str, object]:
+def _run_evidence(run: TestRun) -> dict[str, object]:
     return {"exit_code": run.exit_code, "duration_s": run.duration_s,
             "output_tail": run.output_tail[-1500:]}
 
@@ -79,26 +41,28 @@ def _run_evidence(run: FetchedRun) -> dict[str, object]:
 def own_tests_pass(ctx: CheckContext) -> None:
     """Ship tests under `[tests].paths` (pytest, `test_*.py`) that pass when the harness
     runs them: `python -I`, no plugin autoload, the harness's pytest plugin loaded."""
-    with _suite(ctx) as suite:
-        run = suite.run
-        counts = parse_junit(run.junit)
-        ctx.figure("tests", {**(counts.to_json() if counts else {}),
-                             "exit_code": run.exit_code, "duration_s": run.duration_s})
-        evidence = _run_evidence(run)
-        if run.timed_out:
-            raise CheckFailed(f"the tests did not finish within {SUITE_TIMEOUT_S:.0f} s",
-                              evidence)
-        if run.exit_code == 5 or (counts is not None and counts.ran == 0):
-            raise CheckFailed(
-                f"no test ran: pytest collected nothing under {list(ctx.manifest.tests.paths)} "
-                "(test files are named test_*.py, test functions test_*)", evidence)
-        if counts is None:
-            raise CheckFailed(f"pytest produced no test results (exit code {run.exit_code})",
-                              evidence)
-        if counts.failures or counts.errors or run.exit_code != 0:
-            raise CheckFailed(
-                f"{counts.failures} test(s) failed and {counts.errors} errored of {counts.total} "
-                f"(pytest exit code {run.exit_code})", {**evidence, "tests": counts.to_json()})
+    run = ctx.test_run()
+    if run.error:
+        raise CheckFailed(f"the tests could not be run: {run.error}", _run_evidence(run))
+    counts = parse_junit(run.junit)
+    ctx.figure("tests", {**(counts.to_json() if counts else {}),
+                         "exit_code": run.exit_code, "duration_s": run.duration_s,
+                         "sandboxed": run.sandbox is not None})
+    evidence = _run_evidence(run)
+    if run.timed_out:
+        raise CheckFailed(f"the tests did not finish within {run.duration_s:.0f} s",
+                      evidence)
+    if run.exit_code == 5 or (counts is not None and counts.ran == 0):
+        raise CheckFailed(
+            f"no test ran: pytest collected nothing under {list(ctx.manifest.tests.paths)} "
+            "(test files are named test_*.py, test functions test_*)", evidence)
+    if counts is None:
+        raise CheckFailed(f"pytest produced no test results (exit code {run.exit_code})",
+                          evidence)
+    if counts.failures or counts.errors or run.exit_code != 0:
+        raise CheckFailed(
+            f"{counts.failures} test(s) failed and {counts.errors} errored of {counts.total} "
+            f"(pytest exit code {run.exit_code})", {**evidence, "tests": counts.to_json()})
 
 
 @check(id="CV-02", title="The extension's own tests cover at least 80 % of its code, "
@@ -110,9 +74,12 @@ def own_tests_cover(ctx: CheckContext) -> None:
     `[tool.coverage]` and `omit` lists are ignored)."""
     original = ctx.manifest.root
     sources = source_files(original, ctx.manifest.tests.source)
-    with _suite(ctx) as suite:
-        figures = measure(suite.run.data_files, sources, original, suite.scratch,
-                          ran_at=suite.root)
+    run = ctx.test_run()
+    if run.error:
+        raise CheckFailed(f"the tests could not be run: {run.error}", _run_evidence(run))
+    with tempfile.TemporaryDirectory(prefix="dbh-cv-") as scratch:
+        figures = measure(run.data_files, sources, original, Path(scratch),
+                          ran_at=run.ran_at)
         summary = figures.to_json()
         ctx.figure("coverage", summary)
         if figures.percent < MIN_PERCENT:
@@ -120,4 +87,4 @@ def own_tests_cover(ctx: CheckContext) -> None:
                 f"the tests cover {figures.percent:.1f} % of {list(ctx.manifest.tests.source)} "
                 f"(lines and branches), below {MIN_PERCENT:.0f} %",
                 {"coverage": summary, "least_covered": lowest_files(figures),
-                 "data_files": len(suite.run.data_files)})
+                 "data_files": len(run.data_files)})

@@ -7,7 +7,6 @@ import math
 import socket
 import subprocess
 import sys
-import tempfile
 import textwrap
 import threading
 import time
@@ -25,7 +24,6 @@ from starlette.routing import Route
 
 from dufflebag_harness.conformance import CheckFailed
 from dufflebag_harness.conformance._coverage_measure import (
-    fetch_run,
     measure,
     parse_junit,
     source_files,
@@ -44,8 +42,9 @@ from dufflebag_harness.conformance.fuzzing import (
     SERVER_ERROR_CHECKS,
     _undocumented_success,
 )
-from dufflebag_harness.inside.worker._coverage_probes import probe_run_tests
 from dufflebag_harness.outside.loader import load_manifest
+from dufflebag_harness.outside.sandbox import detect_sandbox
+from dufflebag_harness.outside.test_run import TestRunner, TestRunResult
 
 # -- a small live API, served on loopback like the worker's hosts ----------------------
 
@@ -252,33 +251,6 @@ def test_unknown_source_package_names_the_manifest_field(tmp_path: Path) -> None
         source_files(tmp_path, ["pkg", "nope"])
 
 
-def test_fetch_copies_plain_files_only_and_stays_in_the_worker(tmp_path: Path) -> None:
-    worker_root = tmp_path / "worker"
-    work = worker_root / "tmp" / "dbcov-1"
-    (work / "data").mkdir(parents=True)
-    (work / "data" / ".coverage.a").write_bytes(b"real")
-    secret = tmp_path / "secret"
-    secret.write_text("root only")
-    (work / "data" / ".coverage.b").symlink_to(secret)
-    (work / "data" / "notes.txt").write_text("not coverage data")
-    (work / "junit.xml").write_text(
-        '<testsuites><testsuite tests="4" failures="1" errors="1" skipped="1"/>'
-        '<testsuite tests="2" failures="0" errors="0" skipped="0"/></testsuites>')
-    run = {"workdir": str(work), "exit_code": 1, "timed_out": False, "duration_s": 0.5}
-    fetched = fetch_run(run, worker_root, tmp_path / "scratch")
-    assert [p.read_bytes() for p in fetched.data_files] == [b"real"]
-    counts = parse_junit(fetched.junit)
-    assert counts is not None and (counts.total, counts.passed, counts.ran) == (6, 3, 5)
-    elsewhere = tmp_path / "elsewhere"
-    (elsewhere / "data").mkdir(parents=True)
-    with pytest.raises(RuntimeError, match="not a folder of its own"):
-        fetch_run({"workdir": str(elsewhere)}, worker_root, tmp_path / "scratch2")
-    (worker_root / "tmp" / "link").symlink_to(elsewhere)
-    with pytest.raises(RuntimeError, match="not a folder of its own"):
-        fetch_run({"workdir": str(worker_root / "tmp" / "link")}, worker_root,
-                  tmp_path / "scratch3")
-
-
 def test_junit_that_is_not_a_report_is_no_result(tmp_path: Path) -> None:
     bad = tmp_path / "junit.xml"
     bad.write_text("<html>")
@@ -315,44 +287,40 @@ def _extension(root: Path, tests: str, source: str = MODULE) -> Path:
     return root
 
 
-class _Ctx:
-    """Just enough of the runner's context to run a CV check without a worker process."""
+def _sandbox_available() -> bool:
+    return detect_sandbox().usable
 
-    def __init__(self, root: Path) -> None:
+
+class _Ctx:
+    """Just enough of the runner's context to run a CV check: a real test runner (in the
+    sandbox when the machine has one), no worker process."""
+
+    def __init__(self, root: Path, runner: TestRunner) -> None:
         self.extension = "cvdemo"
         self.manifest = load_manifest(root)
-        self.worker = SimpleNamespace(ext_dir=root.parent)
+        self.runner = runner
         self.figures: dict[str, Any] = {}
 
-    def probe(self, op: str, **args: Any) -> dict[str, Any]:
-        assert op == "coverage.run_tests"
-        args.pop("timeout", None)
-        return probe_run_tests(None, args)  # type: ignore[arg-type]
+    def test_run(self) -> TestRunResult:
+        return self.runner.result()
 
     def figure(self, key: str, value: Any) -> None:
         self.figures[key] = value
 
 
-@pytest.fixture
-def worker_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Temporary files go under tmp_path/w/tmp, as the worker's do under its own folder."""
-    (tmp_path / "w" / "tmp").mkdir(parents=True)
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "w" / "tmp"))
-    return tmp_path / "w"
-
-
-def test_checks_judge_the_harness_run_not_the_authors_config(worker_tmp: Path) -> None:
-    root = _extension(worker_tmp / "ext" / "cvdemo", """\
+def test_checks_judge_the_harness_run_not_the_authors_config(tmp_path: Path) -> None:
+    root = _extension(tmp_path / "ext" / "cvdemo", """\
         from cvdemo.extension import f
 
         def test_true():
             assert f(1) == 1
         """)
-    ctx = _Ctx(root)
-    own_tests_pass(ctx)  # type: ignore[arg-type]
-    assert ctx.figures["tests"]["succeeded"] == 1 and ctx.figures["tests"]["failed"] == 0
-    with pytest.raises(CheckFailed, match="below 80 %") as caught:
-        own_tests_cover(ctx)  # type: ignore[arg-type]
+    with TestRunner(load_manifest(root), sandbox=_sandbox_available()) as runner:
+        ctx = _Ctx(root, runner)
+        own_tests_pass(ctx)  # type: ignore[arg-type]
+        assert ctx.figures["tests"]["succeeded"] == 1 and ctx.figures["tests"]["failed"] == 0
+        with pytest.raises(CheckFailed, match="below 80 %") as caught:
+            own_tests_cover(ctx)  # type: ignore[arg-type]
     # extension.py: class + body + def + if + 2 returns = 6 statements, 5 run; 1 of 2 arcs
     assert ctx.figures["coverage"]["lines_total"] == 6
     assert ctx.figures["coverage"]["percent"] == pytest.approx(100 * 6 / 8, abs=0.01)
@@ -360,30 +328,24 @@ def test_checks_judge_the_harness_run_not_the_authors_config(worker_tmp: Path) -
     assert sorted(p.name for p in root.glob(".coverage*")) == [".coveragerc"]
 
 
-def test_no_collected_test_fails_and_a_hung_suite_is_stopped(worker_tmp: Path) -> None:
-    root = _extension(worker_tmp / "ext" / "cvdemo", """\
+def test_no_collected_test_fails_and_a_hung_suite_is_stopped(tmp_path: Path) -> None:
+    root = _extension(tmp_path / "ext" / "cvdemo", """\
         def helper():
             assert True
         """)
-    with pytest.raises(CheckFailed, match="no test ran"):
-        own_tests_pass(_Ctx(root))  # type: ignore[arg-type]
+    with TestRunner(load_manifest(root), sandbox=_sandbox_available()) as runner, \
+            pytest.raises(CheckFailed, match="no test ran"):
+        own_tests_pass(_Ctx(root, runner))  # type: ignore[arg-type]
     (root / "tests" / "test_slow.py").write_text("import time\n\ndef test_slow():\n"
                                                  "    time.sleep(60)\n")
     t0 = time.monotonic()
-    run = probe_run_tests(None, {"root": str(root), "paths": ["tests"],  # type: ignore[arg-type]
-                                 "source": ["cvdemo"], "timeout_s": 1.5})
-    assert run["timed_out"] and run["exit_code"] is None
+    with TestRunner(load_manifest(root), sandbox=_sandbox_available(),
+                    timeout_s=1.5) as runner:
+        run = runner.result()
+        assert run.timed_out and run.exit_code is None
+        with pytest.raises(CheckFailed, match="did not finish"):
+            own_tests_pass(_Ctx(root, runner))  # type: ignore[arg-type]
     assert time.monotonic() - t0 < 20
-
-
-def test_probe_refuses_paths_outside_the_extension(tmp_path: Path) -> None:
-    root = _extension(tmp_path / "ext", "def test_x():\n    pass\n")
-    with pytest.raises(ValueError, match="outside"):
-        probe_run_tests(None, {"root": str(root), "paths": ["../.."],  # type: ignore[arg-type]
-                               "source": ["cvdemo"]})
-    with pytest.raises(ValueError, match="not an extension folder"):
-        probe_run_tests(None, {"root": str(tmp_path), "paths": ["tests"],  # type: ignore[arg-type]
-                               "source": ["cvdemo"]})
 
 
 def test_fuzzing_is_paced_under_the_extensions_rate_quota(base_url: str) -> None:

@@ -53,6 +53,7 @@ from dufflebag_harness.outside.runner.execute import Executor
 from dufflebag_harness.outside.runner.plan import PlannedPair, plan_pairs
 from dufflebag_harness.outside.sandbox import detect_sandbox
 from dufflebag_harness.outside.system_tools import ensure_tool
+from dufflebag_harness.outside.test_run import TestRunner
 from dufflebag_harness.outside.worker_client import WorkerClient, WorkerError, WorkerOpError
 from dufflebag_harness.sdk import Quotas
 from dufflebag_harness.shared.dependencies import unmet
@@ -292,18 +293,20 @@ def _run(opts: CertifyOptions, bus: EventBus, manifest: Manifest, digest_target:
     started, t0 = dt.datetime.now(dt.UTC), time.monotonic()
     bus.emit(RunStarted(run_id, manifest.name, manifest.version, opts.profile,
                         [p.pair for p in plan]))
+    tests = TestRunner(manifest, sandbox=sandbox)
     executor = Executor(manifest=manifest, profile=opts.profile, seed=seed, bus=bus,
                         start_worker=_WorkerFactory(manifest, companions, sandbox, backends,
                                                     dependencies),
                         companions=[c.name for c in companions], backends=backends,
                         start_reference=_WorkerFactory(None, companions, sandbox, backends),
-                        dependencies=[d.name for d in dependencies])
+                        dependencies=[d.name for d in dependencies], tests=tests.result)
     try:
         results = executor.run(plan)
     except (WorkerError, WorkerOpError) as exc:
         raise InternalError(f"the worker could not start: {exc}") from None
     finally:
         executor.close()
+        tests.close()
     record = RunRecord(
         run_id=run_id, manifest=manifest, digest=digest, catalog=catalog, profile=opts.profile,
         only=opts.only, seed=seed, started=started, finished=dt.datetime.now(dt.UTC),

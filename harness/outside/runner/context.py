@@ -26,6 +26,7 @@ import httpx
 from dufflebag_harness.conformance import CheckFailed, CheckSkipped, HostHandle
 from dufflebag_harness.outside.loader import Manifest
 from dufflebag_harness.outside.runner.backends import Backends, DatabaseInspector
+from dufflebag_harness.outside.test_run import TestRunResult
 from dufflebag_harness.outside.worker_client import WorkerClient, WorkerOpError
 
 #: Seeded users every host gets; the parent knows their tokens, the checks use them.
@@ -100,6 +101,8 @@ class RunContext:
     companion_names: Sequence[str] = ()
     reference: Callable[[], WorkerClient] | None = None
     dependency_names: Sequence[str] = ()
+    #: The certification's one run of the extension's tests (run on first use).
+    tests: Callable[[], TestRunResult] | None = None
     figures: dict[str, Any] = field(default_factory=dict)
     self_reported: bool = False
     hosts: list[RemoteHost] = field(default_factory=list)
@@ -249,6 +252,15 @@ class RunContext:
 
         reference = self.reference() if self.reference is not None else None
         return {"worker": view(self.worker), "reference": view(reference)}
+
+    def test_run(self) -> TestRunResult:
+        """The extension's tests, run once per certification in a sandbox of their own
+        (:mod:`dufflebag_harness.outside.test_run`); self-reported: the run executes
+        extension code in the test process."""
+        if self.tests is None:
+            raise CheckSkipped("this run has no test runner")
+        self.self_reported = True
+        return self.tests()
 
     def companions(self, count: int) -> list[str]:
         if count > len(self.companion_names):

@@ -13,6 +13,7 @@ from dufflebag_harness.outside.runner.backends import Backends
 from dufflebag_harness.outside.runner.context import HostStartError, RunContext
 from dufflebag_harness.outside.runner.events import CheckFinished, CheckStarted, EventBus
 from dufflebag_harness.outside.runner.plan import PlannedPair
+from dufflebag_harness.outside.test_run import TestRunResult
 from dufflebag_harness.outside.worker_client import WorkerClient, WorkerError
 
 
@@ -31,7 +32,9 @@ class Executor:
         backends: Backends,
         start_reference: Callable[[], WorkerClient] | None = None,
         dependencies: Sequence[str] = (),
+        tests: Callable[[], TestRunResult] | None = None,
     ) -> None:
+        self.tests = tests
         self.dependencies = list(dependencies)
         self.backends = backends
         self._start_reference = start_reference
@@ -120,7 +123,7 @@ class Executor:
                 seed=self.seed, extension=self.manifest.name, manifest=self.manifest,
                 worker=worker, backends=self.backends, companion_names=self.companions,
                 reference=self._reference if self._start_reference else None,
-                dependency_names=self.dependencies,
+                dependency_names=self.dependencies, tests=self.tests,
             )
             spec.func(ctx)
         except CheckFailed as exc:
