@@ -6,6 +6,7 @@ signing process uses it to drive the worker that runs untrusted code.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import importlib.util
 import os
@@ -18,9 +19,10 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import jsonschema
@@ -32,6 +34,7 @@ from dufflebag_harness.outside.sandbox import (
     detect_sandbox,
 )
 from dufflebag_harness.outside.sandbox import start as start_sandboxed
+from dufflebag_harness.shared.contract import ContractError, check_args, check_result
 from dufflebag_harness.shared.protocol import (
     MAX_MESSAGE_BYTES,
     PROTOCOL_VERSION,
@@ -94,6 +97,63 @@ def _scrubbed_env(home: Path) -> dict[str, str]:
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONUNBUFFERED": "1",
     }
+
+
+def _random_b64(nbytes: int) -> str:
+    return base64.b64encode(secrets.token_bytes(nbytes)).decode("ascii")
+
+
+def _write_secret(home: Path, rel: str, text: str) -> None:
+    """A file only its owner reads, in folders only its owner opens (as real tools make)."""
+    path = home / rel
+    for folder in reversed(path.relative_to(home).parents[:-1]):
+        (home / folder).mkdir(mode=0o700, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(text)
+
+
+def _plant_canaries(home: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Fresh fake secrets for one worker: ``(environment, {label: value})``.
+
+    Shaped like the real thing and drawn anew for every worker, so extension code can
+    neither recognise nor special-case them: variables in the environment and the
+    usual credential files in ``home`` (the worker's HOME). A value spanning lines (a
+    key block) is the whole block. The parent keeps the values to search what leaves
+    the sandbox for them (SE-06); nothing of the harness prints them.
+    """
+    env = {
+        "AWS_ACCESS_KEY_ID": "AKIA" + base64.b32encode(secrets.token_bytes(10)).decode(),
+        "AWS_SECRET_ACCESS_KEY": _random_b64(30),
+        "GITHUB_TOKEN": "ghp_" + secrets.token_hex(18),
+        "DATABASE_PASSWORD": secrets.token_urlsafe(18),
+    }
+    labels = {f"environment variable {name}": value for name, value in env.items()}
+    aws_secret = _random_b64(30)
+    _write_secret(home, ".aws/credentials",
+                  "[default]\naws_access_key_id = AKIA"
+                  f"{base64.b32encode(secrets.token_bytes(10)).decode()}\n"
+                  f"aws_secret_access_key = {aws_secret}\n")
+    body = _random_b64(300)
+    ssh_key = ("-----BEGIN OPENSSH PRIVATE KEY-----\n"
+               + "".join(body[i:i + 70] + "\n" for i in range(0, len(body), 70))
+               + "-----END OPENSSH PRIVATE KEY-----\n")
+    _write_secret(home, ".ssh/id_ed25519", ssh_key)
+    gpg_secret = secrets.token_hex(32).upper()
+    _write_secret(home, f".gnupg/private-keys-v1.d/{secrets.token_hex(20).upper()}.key",
+                  "Created: 20250114T093012\n"
+                  "Key: (private-key (ecc (curve Ed25519)(flags eddsa)"
+                  f"(q #40{secrets.token_hex(32).upper()}#)\n (d #{gpg_secret}#)))\n")
+    netrc_password = secrets.token_urlsafe(18)
+    _write_secret(home, ".netrc",
+                  f"machine git.example.org login deploy password {netrc_password}\n")
+    labels.update({
+        "file ~/.aws/credentials": aws_secret,
+        "file ~/.ssh/id_ed25519": ssh_key,
+        "file ~/.gnupg/private-keys-v1.d/*.key": gpg_secret,
+        "file ~/.netrc": netrc_password,
+    })
+    return env, labels
 
 
 def harness_source_dirs() -> list[str]:
@@ -175,6 +235,8 @@ class WorkerClient:
         for sub in ("home", "tmp", "ext", "cwd"):
             (self._dir / sub).mkdir()
         self.ext_dir = self._dir / "ext"
+        planted_env, planted = _plant_canaries(self._dir / "home")
+        self._canaries: Mapping[str, str] = MappingProxyType(planted)
         self.log_path = self._logdir / "worker.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the worker
         self.dead: str | None = None
@@ -190,7 +252,7 @@ class WorkerClient:
         argv = [sys.executable, "-I", "-m", "dufflebag_harness.inside.worker",
                 "--cmd-fd", str(cmd_r), "--reply-fd", str(rep_w),
                 "--listen-fds", ",".join(map(str, fds))]
-        env = _scrubbed_env(self._dir)
+        env = {**_scrubbed_env(self._dir), **planted_env}
         self.sandbox_record: dict[str, Any] | None = None
         try:
             if sandbox:
@@ -248,6 +310,13 @@ class WorkerClient:
             sandbox=self.sandbox_record, isolation_note=self.isolation_note,
             log_path=str(self.log_path),
         )
+
+    @property
+    def canaries(self) -> Mapping[str, str]:
+        """The fake secrets planted in this worker (read-only): label -> value. Labels say
+        where each sits (``environment variable GITHUB_TOKEN``, ``file ~/.ssh/id_ed25519``);
+        values are this worker's own, never shown by the harness."""
+        return self._canaries
 
     # -- what leaves the sandbox ------------------------------------------------
     def _drain_output(self, fd: int) -> None:
@@ -316,7 +385,17 @@ class WorkerClient:
     # -- calls -------------------------------------------------------------
     def call(self, op: str, /, timeout: float | None = None, **args: Any) -> dict[str, Any]:
         """Run ``op`` in the worker; raise WorkerOpError for an answered error,
-        WorkerError (after killing the worker) for anything else."""
+        WorkerError (after killing the worker) for anything else.
+
+        Both ways through the worker contract (:mod:`dufflebag_harness.shared.contract`):
+        an op or probe it does not declare, or arguments that do not fit, are not sent
+        (WorkerOpError of the kind the worker would answer); a result that does not fit
+        its declared type comes from a broken or tampered worker (WorkerError, killed).
+        """
+        try:
+            check_args(op, args)
+        except ContractError as exc:
+            raise WorkerOpError(exc.kind, f"{exc.message} (not sent)") from None
         with self._lock:
             if self.dead:
                 raise WorkerError(f"worker is gone: {self.dead}")
@@ -331,6 +410,11 @@ class WorkerClient:
             reply = self._read_reply(op, req_id, timeout or self.op_timeout_s)
         if reply["ok"]:
             result: dict[str, Any] = reply["result"]
+            try:
+                check_result(op, args, result)
+            except ContractError as exc:
+                self.kill(f"invalid reply to {op}: {exc.message}")
+                raise WorkerError(f"invalid reply to {op}: {exc.message}") from None
             if op == "host.start" and result.get("port") not in self.ports:
                 # the parent connects to what the worker names: only its own sockets
                 self.kill(f"host.start answered port {result.get('port')!r}, not one it was given")
