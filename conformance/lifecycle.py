@@ -3,6 +3,8 @@ nothing leaked after stop, dependencies resolve."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -11,7 +13,13 @@ from packaging.version import InvalidVersion, Version
 from dufflebag_harness import HOST_API_VERSION
 from dufflebag_harness.conformance._probing import details
 from dufflebag_harness.conformance._registry import check
-from dufflebag_harness.conformance._types import REQUIRED, CheckContext, CheckFailed, CheckSkipped
+from dufflebag_harness.conformance._types import (
+    REQUIRED,
+    CheckContext,
+    CheckFailed,
+    CheckSkipped,
+    HostHandle,
+)
 
 #: Time limits for lifecycle calls (seconds); a slow ``initialize`` delays every start.
 LIMITS = {"initialize": 5.0, "start": 5.0, "stop": 5.0, "health": 1.0}
@@ -88,6 +96,62 @@ def lifecycle_within_limits(ctx: CheckContext) -> None:
     if out.get("health") != "healthy":
         raise CheckFailed(f"health() after start reported {out.get('health')!r}", out)
     ctx.figure("lifecycle_ms", {k: round(v * 1000, 3) for k, v in timings.items()})
+    seen = _timed_from_outside(ctx)
+    ctx.figure("lifecycle_outside_ms", {k: round(v * 1000, 1) for k, v in seen.items()})
+    over = _over_outside_limits(seen)
+    if over:
+        raise CheckFailed("seen from outside the worker, " + "; ".join(over)
+                          + " (the worker's own timings said otherwise: "
+                          + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()) + ")",
+                          {"outside_s": {k: round(v, 3) for k, v in seen.items()},
+                           "inside_s": {k: round(v, 3) for k, v in timings.items()}})
+
+
+#: What the harness may add to a lifecycle call seen across the pipe and loopback HTTP,
+#: beyond the same call on a host without the extension (seconds).
+OUTSIDE_SLACK_S = 1.0
+
+
+def _timed_from_outside(ctx: CheckContext) -> dict[str, float]:
+    """Wall-clock times of a host's start, a health request and the stop, measured in the
+    parent around the pipe calls and HTTP, for a host with the extension and for a bare
+    host in the clean reference worker (the harness's own share). Nothing the extension
+    does to clocks inside its worker changes these."""
+    def cycle(start: Callable[[], HostHandle], health_path: str | None) -> dict[str, float]:
+        t0 = time.perf_counter()
+        host = start()
+        seen = {"start": time.perf_counter() - t0}
+        try:
+            if health_path is not None:
+                t0 = time.perf_counter()
+                host.request("GET", health_path, as_role="admin")
+                seen["health"] = time.perf_counter() - t0
+        finally:
+            t0 = time.perf_counter()
+            host.close()
+            seen["stop"] = time.perf_counter() - t0
+        return seen
+
+    try:
+        ctx.bare_host().close()  # the reference worker starts on first use: not timed
+        bare = cycle(ctx.bare_host, None)
+    except CheckSkipped:
+        bare = {"start": 0.0, "stop": 0.0}
+    seen = cycle(ctx.host, f"/api/v1/extensions/{ctx.extension}/health")
+    return {**seen, "bare_start": bare["start"], "bare_stop": bare["stop"]}
+
+
+def _over_outside_limits(seen: dict[str, float]) -> list[str]:
+    """Which calls took longer than the extension's limits allow, beyond the bare host."""
+    allowed = {
+        "start": LIMITS["initialize"] + LIMITS["start"] + seen["bare_start"] + OUTSIDE_SLACK_S,
+        "stop": LIMITS["stop"] + seen["bare_stop"] + OUTSIDE_SLACK_S,
+        "health": LIMITS["health"] + OUTSIDE_SLACK_S,
+    }
+    names = {"start": "starting a host with it (initialize and start)",
+             "stop": "stopping it", "health": "a health request"}
+    return [f"{names[k]} took {seen[k]:.2f} s (allowed {allowed[k]:.2f} s)"
+            for k in ("start", "health", "stop") if k in seen and seen[k] > allowed[k]]
 
 
 @check(id="LC-04", title="stop() is idempotent",
