@@ -1,7 +1,9 @@
 """In-process probes: facts only the worker can see (results are self-reported).
 
 Each probe takes the server and the request args and returns JSON-able data.
-The parent decides pass/fail; probes only measure.
+The parent decides pass/fail; probes only measure. Every probe is declared, with the
+types of its arguments and result, in :mod:`dufflebag_harness.shared.contract`; the
+registry here is built from that table.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from dufflebag_harness.shared import contract
+from dufflebag_harness.shared.contract import ContractError, bind
 
 if TYPE_CHECKING:
     from dufflebag_harness.inside.worker._server import WorkerServer
@@ -99,23 +104,27 @@ def probe_describe(server: WorkerServer, args: dict[str, Any]) -> dict[str, Any]
 
 Probe = Callable[["WorkerServer", dict[str, Any]], dict[str, Any]]
 
-PROBES: dict[str, Probe] = {
-    "lifecycle": probe_lifecycle,
-    "describe": probe_describe,
-}
 
-
-def _discover() -> None:
-    """Merge ``PROBES`` of every ``_*_probes`` module of this package (one per area)."""
+def _discover() -> dict[str, Probe]:
+    """This module's probes and the ``PROBES`` of every ``_*_probes`` module of this
+    package (one per area)."""
     import importlib
     import pkgutil
 
     import dufflebag_harness.inside.worker as package
 
+    found: dict[str, Probe] = {"lifecycle": probe_lifecycle, "describe": probe_describe}
     for info in pkgutil.iter_modules(package.__path__):
-        if info.name.startswith("_") and info.name.endswith("_probes"):
+        if info.name.startswith("_") and info.name.endswith("_probes") and info.name != "_probes":
             module = importlib.import_module(f"dufflebag_harness.inside.worker.{info.name}")
-            PROBES.update(getattr(module, "PROBES", {}))
+            for name, probe in getattr(module, "PROBES", {}).items():
+                if name in found:
+                    raise ContractError("ContractMismatch",
+                                        f"probe {name!r} is implemented twice ({info.name})")
+                found[name] = probe
+    return found
 
 
-_discover()
+#: The worker's registry: the probes the contract declares, each with its implementation.
+#: One implemented but not declared, or declared but not implemented, stops the worker.
+PROBES: dict[str, Probe] = bind(contract.PROBES, _discover(), "probes")

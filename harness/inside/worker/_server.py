@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 from dufflebag_harness import __version__
 from dufflebag_harness.inside.worker._faults import apply_faults
 from dufflebag_harness.inside.worker._loop import LoopThread
+from dufflebag_harness.shared import contract
+from dufflebag_harness.shared.contract import ContractError, check_args
 from dufflebag_harness.shared.dependencies import with_requirements
 from dufflebag_harness.shared.protocol import (
     PROTOCOL_VERSION,
@@ -105,13 +107,19 @@ class WorkerServer:
         self.hosts: dict[str, RunningHost] = {}
         self._loop: LoopThread | None = None
         self._next_host = 0
-        self.ops: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-            "hello": self.op_hello,
-            "load": self.op_load,
-            "host.start": self.op_host_start,
-            "host.stop": self.op_host_stop,
-            "probe": self.op_probe,
-        }
+        from dufflebag_harness.inside.worker._probes import PROBES
+
+        #: Ops and probes as the contract declares them (a difference stops the worker).
+        self.probes = PROBES
+        self.ops: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = contract.bind(
+            contract.OPS, {
+                "hello": self.op_hello,
+                "load": self.op_load,
+                "host.start": self.op_host_start,
+                "host.stop": self.op_host_stop,
+                "probe": self.op_probe,
+                "shutdown": self.op_shutdown,
+            }, "ops")
 
     @property
     def loop(self) -> LoopThread:
@@ -324,12 +332,14 @@ class WorkerServer:
         return {"stopped": True}
 
     def op_probe(self, args: dict[str, Any]) -> dict[str, Any]:
-        from dufflebag_harness.inside.worker import _probes
-
-        probe = _probes.PROBES.get(str(args.get("op")))
+        probe = self.probes.get(str(args.get("op")))
         if probe is None:
             raise OpError("UnknownProbe", f"no probe {args.get('op')!r}")
         return probe(self, args)
+
+    def op_shutdown(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Nothing to do here: :meth:`serve` answers, then ends."""
+        return {}
 
     # -- loop --------------------------------------------------------------
     def serve(self, cmd_fd: int, reply_fd: int) -> int:
@@ -349,18 +359,16 @@ class WorkerServer:
                 continue
             req_id = int(msg.get("id", 0))
             op = str(msg.get("op"))
-            if op == "shutdown":
-                self._send(reply_fd, {"v": 0, "id": req_id, "ok": True, "result": {}})
-                return 0
-            handler = self.ops.get(op)
             try:
-                if handler is None:
-                    raise OpError("UnknownOp", f"unknown op {op!r}")
-                result = handler(dict(msg.get("args") or {}))
+                args = dict(msg.get("args") or {})
+                # an op or probe the contract does not declare, or arguments that do not
+                # fit its types: refused before anything runs, naming the key
+                check_args(op, args)
+                result = self.ops[op](args)
                 reply: dict[str, Any] = {
                     "v": 0, "id": req_id, "ok": True, "result": _jsonable(result)
                 }
-            except OpError as exc:
+            except (OpError, ContractError) as exc:
                 reply = {"v": 0, "id": req_id, "ok": False,
                          "error": {"kind": exc.kind, "message": exc.message[:20000]}}
             except BaseException as exc:
@@ -368,6 +376,8 @@ class WorkerServer:
                 reply = {"v": 0, "id": req_id, "ok": False,
                          "error": {"kind": type(exc).__name__, "message": detail[:20000]}}
             self._send(reply_fd, reply)
+            if op == "shutdown" and reply["ok"]:
+                return 0
 
     @staticmethod
     def _send(fd: int, message: dict[str, Any]) -> None:
