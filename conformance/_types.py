@@ -199,6 +199,19 @@ class CheckContext(Protocol):
         parent at the file-descriptor level (no in-process redirect can hide it)."""
         ...
     def scratch_database(self, extensions: Sequence[str] | None = None) -> DatabaseView: ...
+    def canaries(self) -> Mapping[str, str]:
+        """Fake secrets planted in the extension's worker, fresh for each worker: label
+        (``environment variable GITHUB_TOKEN``, ``file ~/.ssh/id_ed25519``) -> value. The
+        values sit in its environment and in credential files of its HOME; the parent
+        keeps them, so a check can search what left the sandbox. Never put a value in a
+        reason or evidence. Not self-reported."""
+        ...
+    def storage_files(self, host: HostHandle) -> dict[str, bytes | None]:
+        """Every regular file under a running ``host``'s storage root (each extension's
+        area, the core's), path relative to that root -> bytes, read by the parent from the
+        worker's folder without following symlinks; ``None``: could not be read. Not
+        self-reported."""
+        ...
     def test_run(self) -> TestRun:
         """The extension's tests (``[tests]`` of its manifest) run under the harness's
         coverage invocation, in their own sandbox apart from the hosts' worker. The run

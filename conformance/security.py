@@ -6,7 +6,10 @@ vulnerabilities) is what these serve; reports cite platform requirements only.
 SE-01, SE-02, SE-03 and SE-05 read the artifact in the parent (bandit, ``ast`` and,
 for SE-03, every file including bytecode; nothing is imported). SE-04 runs the
 extension with planted secrets and searches what it logged and printed
-(captured in the worker, so the result is self-reported).
+(captured in the worker, so the result is self-reported). SE-06 searches what left
+the sandbox — responses, the worker's stdout/stderr, the host's storage folder, all
+read by the parent — for the fake credentials planted in every worker's environment
+and HOME (judged from outside).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from dufflebag_harness.conformance._probing import require_loaded
 from dufflebag_harness.conformance._registry import check
 from dufflebag_harness.conformance._security_bandit import BanditError, run_bandit
+from dufflebag_harness.conformance._security_canaries import Leak, drive, mask, needles, search
 from dufflebag_harness.conformance._security_exercise import exercise
 from dufflebag_harness.conformance._security_secrets import canary_config
 from dufflebag_harness.conformance._security_static import scan_imports
@@ -180,3 +184,65 @@ def no_test_tampering(ctx: CheckContext) -> None:
         raise CheckFailed(f"{len(findings)} attempt(s) to change how tests are run or "
                           f"reported, e.g. {findings[0]}",
                           {"findings": [str(f) for f in findings[:30]]})
+
+
+def _by_canary(leaks: list[Leak]) -> list[dict[str, Any]]:
+    """One entry per canary: where it was first seen, in how many places, how encoded."""
+    grouped: dict[str, list[Leak]] = {}
+    for leak in leaks:
+        grouped.setdefault(leak.label, []).append(leak)
+    return [{"canary": label, "where": found[0].where, "places": len(found),
+             "encodings": sorted({leak.encoding for leak in found})}
+            for label, found in sorted(grouped.items())]
+
+
+def _said(entry: dict[str, Any]) -> str:
+    more = f" and {entry['places'] - 1} more place(s)" if entry["places"] > 1 else ""
+    encoded = [e for e in entry["encodings"] if e != "plain"]
+    return f"{entry['canary']} in {entry['where']}{more}" + (
+        f" ({', '.join(encoded)})" if encoded else "")
+
+
+@check(id="SE-06", title="No planted secret leaves the sandbox",
+       requires=("SC-SEC", "REQ-1.3"), severity=REQUIRED,
+       fix="Never hand out what the machine you run on holds: environment variables, "
+           "~/.ssh, ~/.gnupg, ~/.aws, ~/.netrc or any other credential file. Not in "
+           "responses (debug or diagnostic routes, error pages, undocumented parameters "
+           "such as ?debug=1 included), not printed, not copied into your storage. The "
+           "certification plants fake credentials there and searches every response, "
+           "the process's output and your storage folder for them, encoded too.")
+def planted_secrets_stay_inside(ctx: CheckContext) -> None:
+    """Fake credentials planted in the worker's environment and HOME appear in no response
+    (declared routes as admin and anonymously, GET routes with undocumented parameters),
+    nothing the worker printed and no file the extension left in storage."""
+    canaries = ctx.canaries()
+    if not canaries:
+        raise RuntimeError("the worker has no planted canaries to search for")
+    found = needles(canaries)
+    output_from = ctx.outside()["worker"]["output_size"]
+    host = ctx.host()
+    require_loaded(host, ctx.extension)
+    sent = drive(host, ctx.extension)
+    stored = ctx.storage_files(host)
+    host.close()
+    output = ctx.worker_output(output_from).encode("utf-8", "replace")
+    places = {f"the response to {label}": data for label, data in sent.received.items()}
+    places.update({f"storage file {path}": data for path, data in stored.items() if data})
+    places["stdout/stderr (read by the parent)"] = output
+    leaks = [leak for where, data in places.items() for leak in search(found, where, data)]
+    unreadable = sorted(path for path, data in stored.items() if data is None)
+    ctx.figure("canaries_searched", {"canaries": sorted(canaries),
+                                     "requests": len(sent.statuses),
+                                     "storage_files": len(stored), "output_bytes": len(output)})
+    if leaks:
+        entries = _by_canary(leaks)
+        raise CheckFailed(
+            f"{len(entries)} planted secret(s) left the sandbox: "
+            + "; ".join(_said(entry) for entry in entries),
+            {"leaks": entries, "requests": len(sent.statuses),
+             "examples": [{"where": where, "excerpt": mask(places[where], found)}
+                          for where in dict.fromkeys(e["where"] for e in entries)][:2]})
+    if unreadable:
+        raise CheckFailed(f"{len(unreadable)} file(s) in the host's storage could not be read "
+                          f"by the parent, so could not be searched: {', '.join(unreadable[:5])}",
+                          {"unreadable": unreadable[:40]})

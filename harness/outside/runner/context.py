@@ -16,9 +16,13 @@ that never ends) through the same probes.
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import secrets
+import stat
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -37,6 +41,64 @@ SEED_ROLES: dict[str, tuple[int, tuple[str, ...]]] = {
     "deleted": (4, ("deleted", "admin", "manager", "user")),
     "outsider": (5, ()),
 }
+
+
+#: The folder each ``host.start`` makes in the worker's TMPDIR for the host's storage
+#: (``<prefix>XXXX/<extension>/...``); the parent finds it there, in the worker's own
+#: folder, which it sees at the same path as the sandbox does.
+STORAGE_PREFIX = "dbh-storage-"
+#: What :meth:`RunContext.storage_files` reads at most: per file, in all, and files.
+STORAGE_READ_FILE = 16 * 2**20
+STORAGE_READ_TOTAL = 128 * 2**20
+STORAGE_READ_FILES = 5000
+
+
+def _storage_dirs(worker: WorkerClient) -> set[Path]:
+    tmp = worker.ext_dir.parent / "tmp"
+    try:
+        return {p for p in tmp.iterdir() if p.name.startswith(STORAGE_PREFIX)}
+    except OSError:
+        return set()
+
+
+def read_tree(root: Path) -> dict[str, bytes | None]:
+    """Every regular file under ``root`` -> its bytes, read by the parent without following
+    a symlink anywhere (``fwalk`` on folder descriptors, ``O_NOFOLLOW``), so nothing in the
+    tree can point the read elsewhere; symlinks and special files are not listed. ``None``:
+    a file (or a folder, ending in ``/``) that could not be read. Stops at the
+    ``STORAGE_READ_*`` limits (a file is cut)."""
+    found: dict[str, bytes | None] = {}
+
+    def unreadable(exc: OSError) -> None:  # a folder fwalk could not open or list
+        where = os.path.relpath(str(exc.filename or root), root)
+        found["." if where == "." else where + os.sep] = None
+
+    try:
+        if not stat.S_ISDIR(os.lstat(root).st_mode):
+            return {".": None}  # replaced by a link or a file: nothing can be trusted
+    except OSError:
+        return {".": None}
+    total = 0
+    for folder, _dirs, files, dir_fd in os.fwalk(root, follow_symlinks=False,
+                                                 onerror=unreadable):
+        rel_folder = os.path.relpath(folder, root)
+        for name in sorted(files):
+            if len(found) >= STORAGE_READ_FILES or total >= STORAGE_READ_TOTAL:
+                return found
+            rel = name if rel_folder == "." else os.path.join(rel_folder, name)
+            try:
+                fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+            except OSError as exc:
+                if exc.errno not in (errno.ELOOP, errno.ENOENT):  # a symlink; gone meanwhile
+                    found[rel] = None
+                continue
+            with os.fdopen(fd, "rb") as fh:
+                if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                    continue
+                data = fh.read(min(STORAGE_READ_FILE, STORAGE_READ_TOTAL - total))
+            found[rel] = data
+            total += len(data)
+    return found
 
 
 class HostStartError(Exception):
@@ -64,6 +126,8 @@ class RemoteHost:
     closed: bool = False
     #: The ``database`` argument the host was started with (its ``key`` names it).
     database: Mapping[str, Any] = field(default_factory=dict)
+    #: The folder of the host's storage in the worker (``None``: not found).
+    storage_root: Path | None = None
 
     def request(
         self, method: str, path: str, *, as_role: str | None = None, **kwargs: Any
@@ -148,6 +212,7 @@ class RunContext:
             {"id": uid, "username": f"{role}_user", "roles": list(roles), "token": tokens[role]}
             for role, (uid, roles) in SEED_ROLES.items()
         ]
+        before = _storage_dirs(worker)
         try:
             started = worker.call(
                 "host.start", extensions=names, database=database, users=users,
@@ -166,6 +231,9 @@ class RunContext:
             _worker=worker, _release=lambda: self.backends.release(database),
             database=database,
         )
+        made = _storage_dirs(worker) - before
+        if len(made) == 1:
+            remote.storage_root = made.pop()
         self.hosts.append(remote)
         return remote
 
@@ -237,6 +305,23 @@ class RunContext:
         """The extension's worker's stdout/stderr from byte ``since`` (see ``outside()``'s
         ``output_size``), captured by the parent at the file-descriptor level."""
         return self.worker.output(since)
+
+    def canaries(self) -> Mapping[str, str]:
+        """The fake secrets planted in the extension's worker (environment and HOME):
+        label -> value, kept by the parent. Not self-reported."""
+        return self.worker.canaries
+
+    def storage_files(self, host: HostHandle) -> dict[str, bytes | None]:
+        """The files under a running ``host``'s storage root (every extension's area and
+        the core's), relative path -> bytes, read by the parent from the worker's folder
+        without following symlinks (``None``: unreadable). Not self-reported."""
+        if not isinstance(host, RemoteHost) or host not in self.hosts or host.closed:
+            raise ValueError("storage_files(): pass a running host this check started")
+        if host.storage_root is None:
+            raise CheckFailed("the host's storage folder is not where the worker makes it "
+                              "(its TMPDIR): the parent cannot read what was stored",
+                              {"expected": f"$TMPDIR/{STORAGE_PREFIX}*"})
+        return read_tree(host.storage_root)
 
     def outside(self) -> dict[str, Any]:
         """The extension's worker as the parent sees it through ``/proc``, never asking
