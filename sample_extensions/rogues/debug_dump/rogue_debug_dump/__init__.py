@@ -1,0 +1,1 @@
+"""Test rogue `debug_dump`: a status page whose hidden support view dumps credentials."""
