@@ -4,6 +4,7 @@ nothing leaked after stop, dependencies resolve."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -196,11 +197,24 @@ def nothing_leaked_after_stop(ctx: CheckContext) -> None:
     """In stop(), cancel and await every task you created, signal and join every thread
     (a sleeping loop must wake up: wait on an Event, not time.sleep), shut executors
     down, close files and return every database connection."""
+    before = _worker_seen(ctx)
     out = ctx.probe("lifecycle.leaks", extension=ctx.extension, settle_s=LEAK_SETTLE_S)
     if out.get("load_error"):
         raise CheckFailed(f"the extension did not load: {out['load_error']}", out)
     leaked: dict[str, Any] = out.get("leaked") or {}
     parts = _leak_summary(leaked)
+    # Seen from outside: threads the kernel shows in the worker after stop() that were
+    # not there before the cycle and are still busy (however they were started, whatever
+    # the worker's own view of its threads says), and descriptors left open.
+    threads, fds = _left_from_outside(ctx, before)
+    if threads and not leaked.get("threads"):
+        leaked["threads_seen_from_outside"] = threads
+        waits = ", ".join(sorted({t["wchan"] or t["state"] for t in threads}))
+        parts.append(f"{len(threads)} thread(s) still running or sleeping in a loop, seen "
+                     f"from outside (waiting in: {waits})")
+    if fds and not leaked.get("fds"):
+        leaked["fds_seen_from_outside"] = fds
+        parts.append(f"{len(fds)} file descriptor(s) seen from outside ({', '.join(fds[:3])})")
     # Seen from outside, whatever the worker says: after stop() nothing but the worker
     # itself may be running in its sandbox (a detached daemon would outlive the run).
     survivors = [p for p in ctx.outside()["worker"]["processes"] if p["role"] != "worker"]
@@ -213,6 +227,40 @@ def nothing_leaked_after_stop(ctx: CheckContext) -> None:
             f"{LEAK_SETTLE_S:.0f} s after stop() the extension still holds: " + "; ".join(parts),
             {"leaked": leaked, "host_own": out.get("host_own"), "requests": out.get("requests")},
         )
+
+
+#: Kernel waits of a thread that is busy on its own: sleeping in a loop, waiting for
+#: I/O, or running. A thread parked on a lock or queue (``futex``) may be an idle
+#: worker of the harness's thread pool and is left to the in-process view.
+_BUSY_WAITS = ("nanosleep", "epoll", "poll", "select", "sk_wait", "wait_woken", "accept",
+               "pipe_read", "do_sys", "unix_stream")
+
+
+def _worker_seen(ctx: CheckContext) -> dict[str, Any]:
+    found = [p for p in ctx.outside()["worker"]["processes"] if p["role"] == "worker"]
+    return found[0] if found else {"tasks": [], "fd_kinds": []}
+
+
+def _busy(task: dict[str, Any]) -> bool:
+    wchan = str(task.get("wchan") or "")
+    return task.get("state") == "R" or any(w in wchan for w in _BUSY_WAITS)
+
+
+def _left_from_outside(ctx: CheckContext,
+                       before: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """New busy threads and new descriptors of the worker, present in two looks
+    half a second apart (a thread on its way out is not a leak)."""
+    old = {t["tid"] for t in before.get("tasks", [])}
+    looks = []
+    for pause in (0.0, 0.5):
+        time.sleep(pause)
+        looks.append(_worker_seen(ctx))
+    first = {t["tid"] for t in looks[0].get("tasks", []) if t["tid"] not in old and _busy(t)}
+    threads = [t for t in looks[1].get("tasks", []) if t["tid"] in first and _busy(t)]
+    was = Counter(before.get("fd_kinds", []))
+    fds = ((Counter(looks[0].get("fd_kinds", [])) - was)
+           & (Counter(looks[1].get("fd_kinds", [])) - was))
+    return threads, sorted(fds.elements())
 
 
 def _available_extensions(ctx: CheckContext) -> list[str]:

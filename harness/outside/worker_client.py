@@ -217,6 +217,52 @@ def _inner_pid(pid: int) -> int | None:
     return None
 
 
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="ascii", errors="replace") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def _tasks(pid: int) -> list[dict[str, Any]]:
+    """The threads of ``pid`` as the kernel shows them: id, state (``R`` running, ``S``
+    sleeping...) and the kernel function a sleeping thread waits in (``wchan``: e.g.
+    ``hrtimer_nanosleep`` for ``time.sleep``, ``futex_*`` for a lock or a queue,
+    ``do_epoll_wait``/``do_sys_poll`` for I/O)."""
+    out = []
+    try:
+        tids = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
+    except (OSError, ValueError):
+        return []
+    for tid in tids:
+        stat = _read(f"/proc/{pid}/task/{tid}/stat")
+        state = stat.rsplit(")", 1)[-1].split()[0] if ")" in stat else "?"
+        out.append({"tid": tid, "state": state,
+                    "wchan": _read(f"/proc/{pid}/task/{tid}/wchan")})
+    return out
+
+
+def _fd_kinds(pid: int) -> list[str]:
+    """What each open descriptor of ``pid`` is, without its number: ``socket``,
+    ``pipe``, ``anon_inode:[eventpoll]``, or the file's path."""
+    kinds = []
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return []
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        for prefix in ("socket:", "pipe:"):
+            if target.startswith(prefix):
+                target = prefix[:-1]
+        kinds.append(target)
+    return sorted(kinds)
+
+
 class WorkerClient:
     """One worker subprocess, sandboxed unless told otherwise. Use as a context manager.
 
@@ -364,7 +410,8 @@ class WorkerClient:
                 seen.append({"pid": proc.pid, "ppid": proc.ppid(), "name": proc.name(),
                              "role": role,
                              "threads": proc.num_threads(), "fds": proc.num_fds(),
-                             "rss_mb": round(proc.memory_info().rss / 2**20, 1)})
+                             "rss_mb": round(proc.memory_info().rss / 2**20, 1),
+                             "tasks": _tasks(proc.pid), "fd_kinds": _fd_kinds(proc.pid)})
         return seen
 
     # -- memory ------------------------------------------------------------
