@@ -15,8 +15,10 @@ worker answering another shape is broken or tampered with, and is killed.
 The check is deliberately small: ``str``, ``int``, ``float`` (an ``int`` fits), ``bool``,
 ``None``, ``list[...]``, ``dict[str, ...]``, unions, ``Literal``, nested ``TypedDict``s
 (closed: an undeclared key does not fit) and ``Any``. ``Any`` marks what the extension
-itself declared or returned (metadata, configurations, log records): passed on as JSON
-and judged by the checks, not by this module.
+itself declared or returned (metadata, configurations) and free-form records (rows, log
+and audit entries): passed on as JSON and judged by the checks, not by this module.
+
+No ``from __future__ import annotations`` here: the types are read at run time.
 
 Stdlib only, and imports nothing of ours: both sides import it. To add a probe: declare it
 in :data:`PROBES`, implement it in a ``harness/inside/worker/_*_probes.py`` module's
