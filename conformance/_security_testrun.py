@@ -5,7 +5,9 @@ its own options, but an artifact can still try: a ``pytest11`` entry point in
 its packaging metadata (auto-loaded wherever the package is installed), a
 ``conftest.py`` or test module implementing hooks that rewrite outcomes
 (``pytest_runtest_makereport`` and friends), ``pytest_plugins`` naming
-plugins, or pytest configuration that loads plugins with ``-p``.
+plugins, pytest configuration that loads plugins with ``-p``, or test code that
+takes over the end of the run without any hook (``atexit``, ``os._exit``,
+``os.dup2`` over the console, reading ``sys.argv`` or naming the JUnit file).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 from dufflebag_harness.conformance._security_static import Finding, source_files
 
-__all__ = ["OUTCOME_HOOKS", "scan_test_tampering"]
+__all__ = ["OUTCOME_HOOKS", "RUN_CONTROL_CALLS", "scan_test_tampering"]
 
 #: Hooks that can change what a test run reports (result, status, exit code).
 OUTCOME_HOOKS = frozenset({
@@ -110,8 +112,59 @@ def _hooks(tree: ast.Module, rel: str) -> list[Finding]:
     return out
 
 
+#: Calls in test code that end the run on the test code's terms or reach the run's
+#: own result files: what a ``conftest.py`` needs to rewrite the JUnit report after
+#: pytest wrote it and force a passing exit code (no pytest hook involved).
+RUN_CONTROL_CALLS = frozenset({
+    ("os", "_exit"), ("os", "abort"), ("os", "dup2"), ("os", "closerange"),
+    ("atexit", "register"), ("pytest", "exit"), ("signal", "signal"),
+})
+
+
+def _run_control(tree: ast.Module, rel: str) -> list[Finding]:
+    """Test code that takes over how the run ends or reads where it reports."""
+    out: list[Finding] = []
+    modules = {m for m, _ in RUN_CONTROL_CALLS} | {"sys"}
+    imported: dict[str, tuple[str, str]] = {}
+    aliases: dict[str, str] = {}  # import os as o -> o: os
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module in modules:
+            for alias in node.names:
+                if (node.module, alias.name) in RUN_CONTROL_CALLS:
+                    imported[alias.asname or alias.name] = (node.module, alias.name)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in modules:
+                    aliases[alias.asname or alias.name] = alias.name
+
+    def _dotted(node: ast.expr) -> tuple[str, str] | None:
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            return aliases.get(node.value.id, node.value.id), node.attr
+        return None
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = _dotted(node.func)
+            if name is None and isinstance(node.func, ast.Name):
+                name = imported.get(node.func.id)
+            if name in RUN_CONTROL_CALLS:
+                out.append(Finding(rel, node.lineno, "run-control",
+                                   f"calls {'.'.join(name)} (takes over how the test run "
+                                   "ends or what it reports)"))
+        elif isinstance(node, ast.Attribute) and _dotted(node) == ("sys", "argv"):
+            out.append(Finding(rel, node.lineno, "run-control",
+                               "reads sys.argv (the harness's command line, where the run "
+                               "reports to)"))
+        elif (isinstance(node, ast.Constant) and isinstance(node.value, str)
+              and "junit" in node.value.lower()):
+            out.append(Finding(rel, node.lineno, "run-control",
+                               f"names the JUnit report ({node.value[:40]!r})"))
+    return out
+
+
 def scan_test_tampering(root: Path, test_paths: Sequence[str]) -> list[Finding]:
-    """Findings for packaging metadata and every Python file (tests and package alike)."""
+    """Findings for packaging metadata and every Python file (tests and package alike);
+    calls that take over the run's end are looked for in test code."""
     findings = _packaging(root)
     for file in source_files(root, test_paths):
         try:
@@ -119,4 +172,6 @@ def scan_test_tampering(root: Path, test_paths: Sequence[str]) -> list[Finding]:
         except (SyntaxError, ValueError, OSError):
             continue  # SE-03 reports unparsable files
         findings.extend(_hooks(tree, file.rel))
+        if file.is_test or file.rel.rsplit("/", 1)[-1] == "conftest.py":
+            findings.extend(_run_control(tree, file.rel))
     return findings

@@ -12,6 +12,7 @@ code, so both checks are self-reported.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -34,6 +35,21 @@ MIN_PERCENT = 80.0
 def _run_evidence(run: TestRun) -> dict[str, object]:
     return {"exit_code": run.exit_code, "duration_s": run.duration_s,
             "output_tail": run.output_tail[-1500:]}
+
+
+_SUMMARY = re.compile(r"\b(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)\b")
+
+
+def console_summary(output: str) -> dict[str, int] | None:
+    """The counts of pytest's last summary line (``1 failed, 3 passed in 0.52s``), read
+    from the output the parent captured as it was written. A results file rewritten
+    afterwards (or an exit code forced at exit) cannot take back what was printed."""
+    for line in reversed(output.splitlines()):
+        if re.search(r" in \d+(\.\d+)?s\b", line) and _SUMMARY.search(line):
+            found = {kind.rstrip("s") if kind.startswith("error") else kind: int(n)
+                     for n, kind in _SUMMARY.findall(line)}
+            return found
+    return None
 
 
 @check(id="CV-01", title="The extension's own tests run and pass",
@@ -59,6 +75,20 @@ def own_tests_pass(ctx: CheckContext) -> None:
     if counts is None:
         raise CheckFailed(f"pytest produced no test results (exit code {run.exit_code})",
                           evidence)
+    said = console_summary(run.output_tail)
+    if said is None and run.exit_code == 0:
+        raise CheckFailed(
+            "pytest's summary line is missing from the run's console output although the run "
+            "claims success: the output was suppressed or the reporter replaced, so the "
+            "results cannot be trusted", {**evidence, "tests": counts.to_json()})
+    if said is not None and (said.get("failed", 0) > counts.failures
+                             or said.get("error", 0) > counts.errors):
+        raise CheckFailed(
+            f"the run's own records disagree: pytest's console said "
+            f"{said.get('failed', 0)} failed and {said.get('error', 0)} errored, its JUnit "
+            f"report says {counts.failures} and {counts.errors} (exit code {run.exit_code}): "
+            "the results were changed after pytest wrote them",
+            {**evidence, "tests": counts.to_json(), "console": said})
     if counts.failures or counts.errors or run.exit_code != 0:
         raise CheckFailed(
             f"{counts.failures} test(s) failed and {counts.errors} errored of {counts.total} "

@@ -175,8 +175,10 @@ def secrets_not_logged(ctx: CheckContext) -> None:
        requires=("REQ-1.1", "REQ-1.3"), severity=REQUIRED, blocked_by=(),
        fix="Don't ship pytest plugins (pytest11 entry points, pytest_plugins, addopts -p) "
            "and don't implement hooks that rewrite test outcomes "
-           "(pytest_runtest_makereport, pytest_pyfunc_call, pytest_sessionfinish, ...): "
-           "the harness's verdict on your tests must be pytest's.")
+           "(pytest_runtest_makereport, pytest_pyfunc_call, pytest_sessionfinish, ...), and "
+           "let test code leave the end of the run alone (no atexit handlers, os._exit, "
+           "os.dup2 over the console, sys.argv or JUnit paths): the harness's verdict on "
+           "your tests must be pytest's.")
 def no_test_tampering(ctx: CheckContext) -> None:
     """Packaging metadata and test code leave pytest's outcomes alone."""
     findings = scan_test_tampering(ctx.manifest.root, ctx.manifest.tests.paths)
@@ -210,7 +212,8 @@ def _said(entry: dict[str, Any]) -> str:
            "responses (debug or diagnostic routes, error pages, undocumented parameters "
            "such as ?debug=1 included), not printed, not copied into your storage. The "
            "certification plants fake credentials there and searches every response, "
-           "the process's output and your storage folder for them, encoded too.")
+           "the process's output and your storage folder for them, encoded too. Every "
+           "route must answer it: one still rate-limited after retries cannot be searched.")
 def planted_secrets_stay_inside(ctx: CheckContext) -> None:
     """Fake credentials planted in the worker's environment and HOME appear in no response
     (declared routes as admin and anonymously, GET routes with undocumented parameters),
@@ -233,6 +236,7 @@ def planted_secrets_stay_inside(ctx: CheckContext) -> None:
     unreadable = sorted(path for path, data in stored.items() if data is None)
     ctx.figure("canaries_searched", {"canaries": sorted(canaries),
                                      "requests": len(sent.statuses),
+                                     "rate_limited": len(sent.rate_limited),
                                      "storage_files": len(stored), "output_bytes": len(output)})
     if leaks:
         entries = _by_canary(leaks)
@@ -246,3 +250,9 @@ def planted_secrets_stay_inside(ctx: CheckContext) -> None:
         raise CheckFailed(f"{len(unreadable)} file(s) in the host's storage could not be read "
                           f"by the parent, so could not be searched: {', '.join(unreadable[:5])}",
                           {"unreadable": unreadable[:40]})
+    if sent.rate_limited:
+        raise CheckFailed(f"{len(sent.rate_limited)} request(s) were still refused with 429 "
+                          f"after retrying for {sent.waited_s:.0f} s, so their answers could not "
+                          f"be searched, e.g. {sent.rate_limited[0]}",
+                          {"rate_limited": sent.rate_limited[:20],
+                           "requests": len(sent.statuses)})

@@ -513,6 +513,22 @@ def test_ordinary_pytest_configuration_is_fine(tmp_path: Path) -> None:
     assert _tamper(root) == set()
 
 
+@pytest.mark.parametrize("code", [
+    "import atexit\natexit.register(print)\n",
+    "import atexit as _later\n_later.register(print)\n",
+    "from os import _exit as leave\nleave(0)\n",
+    "import os as o\no.dup2(3, 1)\n",
+    "import sys as s\nREPORT = s.argv[-1]\n",
+    "REPORT = 'results/JUnit.xml'\n",
+    "import pytest\npytest.exit('done', returncode=0)\n",
+])
+def test_test_code_that_takes_over_the_end_of_the_run_is_found(tmp_path: Path,
+                                                                code: str) -> None:
+    root = _tree(tmp_path, {"tests/conftest.py": code, "pkg/__init__.py": code})
+    # in test code only: the same calls in the package are not about the test run
+    assert _tamper(root) == {"tests/conftest.py:run-control"}
+
+
 # -- bandit, the harness's way ------------------------------------------------------------
 def test_bandit_findings_cannot_be_suppressed_and_unreadable_files_are_errors(
     tmp_path: Path,
