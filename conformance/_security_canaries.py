@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import re
 import secrets
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote, quote_plus, urlencode
@@ -50,6 +51,12 @@ UNDOCUMENTED = (("debug", "1"), ("verbose", "true"), ("admin", "1"), ("raw", "1"
 MIN_PIECE = 16
 #: Per-request timeout while driving; a route that times out gets no more variants.
 REQUEST_TIMEOUT_S = 15.0
+#: A rate-limited answer (429) is retried after its Retry-After (at most this long, and
+#: this often), so an extension cannot hide a route behind a low requests_per_second;
+#: all waits of one drive together stay within the budget.
+RETRY_WAIT_S = 2.0
+RETRIES = 5
+RETRY_BUDGET_S = 300.0
 _HEX = re.compile(rb"[0-9a-fA-F]+")
 _COMPACT = re.compile(rb"\s+|\\[nr]")
 
@@ -81,6 +88,12 @@ class Sent:
 
     received: dict[str, bytes] = field(default_factory=dict)
     statuses: dict[str, int | str] = field(default_factory=dict)
+    waited_s: float = 0.0
+
+    @property
+    def rate_limited(self) -> list[str]:
+        """Requests still refused with 429 after every retry (never searched)."""
+        return [label for label, status in self.statuses.items() if status == 429]
 
 
 def _pieces(value: str) -> list[bytes]:
@@ -165,15 +178,26 @@ def _variants(made_up: str) -> list[str]:
 def _record(host: HostHandle, sent: Sent, label: str, method: str, path: str,
             role: str | None, **kwargs: object) -> bool:
     """Send one request and keep its headers and body; ``False`` when it timed out."""
-    try:
-        response = host.request(method, path, as_role=role, timeout=REQUEST_TIMEOUT_S,
-                                **kwargs)
-    except httpx.TimeoutException:
-        sent.statuses[label] = "timeout"
-        return False
-    except httpx.HTTPError as exc:
-        sent.statuses[label] = type(exc).__name__
-        return True
+    for attempt in range(RETRIES + 1):
+        try:
+            response = host.request(method, path, as_role=role, timeout=REQUEST_TIMEOUT_S,
+                                    **kwargs)
+        except httpx.TimeoutException:
+            sent.statuses[label] = "timeout"
+            return False
+        except httpx.HTTPError as exc:
+            sent.statuses[label] = type(exc).__name__
+            return True
+        if response.status_code != 429 or attempt == RETRIES:
+            break
+        try:
+            wait = min(max(float(response.headers.get("retry-after", "1")), 0.05), RETRY_WAIT_S)
+        except ValueError:
+            wait = 1.0
+        if sent.waited_s + wait > RETRY_BUDGET_S:
+            break
+        sent.waited_s += wait
+        time.sleep(wait)
     sent.statuses[label] = response.status_code
     head = "".join(f"{k}: {v}\n" for k, v in response.headers.items()).encode("latin-1",
                                                                               "replace")

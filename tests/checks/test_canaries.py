@@ -209,10 +209,10 @@ CHANNELS = {
 }
 
 
-def _extension(root: Path, name: str, start: str, info: str) -> Path:
+def _extension(root: Path, name: str, start: str, info: str, manifest: str = "") -> Path:
     folder = root / name
     (folder / name).mkdir(parents=True)
-    (folder / "extension.toml").write_text(MANIFEST.format(name=name))
+    (folder / "extension.toml").write_text(MANIFEST.format(name=name) + manifest)
     (folder / name / "__init__.py").write_text("")
     (folder / name / "extension.py").write_text(
         CODE.format(name=name, start=start, info=info or "        pass"))
@@ -266,6 +266,21 @@ def test_a_leak_through_each_channel_fails_naming_it(
     assert [leak["canary"] for leak in se06["evidence"]["leaks"]] == [label]
     assert outcome.level == "failed"
     _assert_no_value_in(outcome.out_dir, planted)
+
+
+def test_a_rate_limit_does_not_hide_a_leak(tmp_path: Path) -> None:
+    """Two requests a second: most of the harness's requests are first refused with 429,
+    the one that leaks (the eighth undocumented parameter) among them."""
+    root = _extension(tmp_path / "src", "leak_slow", "", """\
+        if request.query_params.get("internal"):
+            body["k"] = os.environ["AWS_ACCESS_KEY_ID"]""",
+                      "\n[quotas]\nrequests_per_second = 2\n")
+    outcome = certify(CertifyOptions(path=root, out=tmp_path / "out", profile="quick",
+                                     only=["SE-06", "LC-01"], seed=1))
+    se06 = next(r for r in outcome.report["results"] if r["check"] == "SE-06")
+    assert se06["status"] == "fail", se06["reason"]
+    assert ("environment variable AWS_ACCESS_KEY_ID in the response to "
+            "GET /ext/leak_slow/info?internal=1 as admin") in se06["reason"]
 
 
 @pytest.mark.parametrize("name", ["debug_dump", "home_secrets", "storage_stash"])
