@@ -82,6 +82,7 @@ from dufflebag_harness.outside.sandbox._detect import (
     detect_sandbox,
 )
 from dufflebag_harness.outside.sandbox._launch import start
+from dufflebag_harness.outside.sandbox._netns import NetnsError, listen_in_netns
 from dufflebag_harness.outside.sandbox._record import RLIMIT_NAME, SandboxRecord
 from dufflebag_harness.outside.sandbox._spec import (
     SANDBOX_GID,
@@ -96,11 +97,13 @@ __all__ = [
     "RLIMIT_NAME",
     "SANDBOX_GID",
     "SANDBOX_UID",
+    "NetnsError",
     "SandboxRecord",
     "SandboxSpec",
     "SandboxSpecError",
     "SandboxStatus",
     "SandboxUnavailable",
     "detect_sandbox",
+    "listen_in_netns",
     "start",
 ]

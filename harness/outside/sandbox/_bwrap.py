@@ -51,6 +51,8 @@ def bwrap_options(spec: SandboxSpec, mounts: Sequence[Mount],
     for mount in mounts:
         if mount.kind == "bind":
             opts += ["--ro-bind" if mount.mode == "ro" else "--bind", mount.source, mount.path]
+        elif mount.kind == "replaced":
+            opts += ["--ro-bind", mount.source, mount.path]
         elif mount.kind == "symlink":
             opts += ["--symlink", mount.source, mount.path]
         elif mount.kind == "proc":
@@ -101,7 +103,7 @@ def _option_fds(spec: SandboxSpec, mounts: Sequence[Mount]) -> Iterator[tuple[in
     """(fd of the NUL-separated options, every fd bwrap must inherit); closed on exit."""
     with ExitStack() as stack:
         file_fds: dict[str, int] = {}
-        for path, data in generated_files(spec.uid).items():
+        for path, data in generated_files(spec.uid, spec.hosts).items():
             fd = _memfd("sandbox-file", data)
             stack.callback(os.close, fd)
             file_fds[path] = fd

@@ -17,6 +17,19 @@ from dufflebag_harness.outside.sandbox._detect import SandboxStatus
 from dufflebag_harness.outside.sandbox._spec import SANDBOX_UID, SandboxSpec, plan_mounts
 
 RLIMIT_NAME = "RLIMIT_DATA"
+#: The report's ``network`` field holds at most this many characters.
+_NETWORK_CHARS = 100
+
+
+def _network(hosts: tuple[tuple[str, str], ...]) -> str:
+    """``none``, or the declared names that answer on the sandbox's loopback (by count
+    when the names do not fit the report's field)."""
+    if not hosts:
+        return "none"
+    named = "loopback only; recording sinks for " + ", ".join(name for name, _ in hosts)
+    if len(named) <= _NETWORK_CHARS:
+        return named
+    return f"loopback only; recording sinks for {len(hosts)} declared host names"
 
 
 @dataclass(frozen=True)
@@ -27,6 +40,9 @@ class SandboxRecord:
     symlinks into ``/usr`` are left out since they show nothing ``/usr`` does not.
     ``host_uid`` is the host uid the sandboxed process has (the caller's: 0 when the
     harness runs as root, then mapped to ``uid`` inside and stripped of capabilities).
+    ``network`` is ``none`` (a loopback of its own), or names the host names the
+    generated ``/etc/hosts`` points at loopback addresses (``hosts``) where the parent's
+    recording sinks answer: nothing leaves the machine either way.
     """
 
     version: str
@@ -38,6 +54,7 @@ class SandboxRecord:
     uid: int = SANDBOX_UID
     network: str = "none"
     rlimit: str = RLIMIT_NAME
+    hosts: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_spec(cls, spec: SandboxSpec, status: SandboxStatus) -> SandboxRecord:
@@ -45,8 +62,10 @@ class SandboxRecord:
         status.require()
         visible = sorted((m.path, m.mode, m.kind) for m in plan_mounts(spec)
                          if m.kind != "symlink" or not m.source.lstrip("/").startswith("usr/"))
+        hosts = tuple(sorted(spec.hosts.items()))
         return cls(version=status.version, visible=tuple(visible),
-                   memory_limit_mb=spec.memory_mb, host_uid=os.geteuid(), uid=spec.uid)
+                   memory_limit_mb=spec.memory_mb, host_uid=os.geteuid(), uid=spec.uid,
+                   network=_network(hosts), hosts=hosts)
 
     def to_json(self) -> dict[str, Any]:
         """A plain dict for the signed report (stable key order, lists not tuples)."""

@@ -9,8 +9,10 @@ what was actually mounted.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -28,7 +30,14 @@ SANDBOX_GID = 65534
 MIN_MEMORY_MB = 64
 
 Mode = Literal["ro", "rw"]
-Kind = Literal["bind", "tmpfs", "proc", "dev", "file", "symlink"]
+#: ``replaced``: a host file shown read-only *instead of* the file at that path (say a CA
+#: bundle over certifi's ``cacert.pem``).
+Kind = Literal["bind", "tmpfs", "proc", "dev", "file", "symlink", "replaced"]
+
+#: A host name ``/etc/hosts`` may give an address: DNS labels, lower case, at least one dot
+#: (``localhost`` and single labels stay the sandbox's own).
+_HOST_NAME = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+"
+                        r"[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 #: Host top-level entries that (on merged-/usr systems) are symlinks into /usr.
 #: Mirrored as symlinks when they are symlinks, ro-bound when they are real folders.
@@ -50,13 +59,15 @@ _ETC_FILES = (
 GENERATED_FILES = ("/etc/passwd", "/etc/group", "/etc/hosts")
 
 
-def generated_files(uid: int) -> Mapping[str, bytes]:
-    """The contents of :data:`GENERATED_FILES` for a sandbox whose user is ``uid``."""
+def generated_files(uid: int, hosts: Mapping[str, str] | None = None) -> Mapping[str, bytes]:
+    """The contents of :data:`GENERATED_FILES` for a sandbox whose user is ``uid``;
+    ``hosts`` (name -> loopback address) are added to ``/etc/hosts``."""
+    extra = "".join(f"{address}\t{name}\n" for name, address in (hosts or {}).items())
     return MappingProxyType({
         "/etc/passwd": f"sandbox:x:{uid}:{uid}:sandbox:/nonexistent:/usr/sbin/nologin\n"
                        .encode(),
         "/etc/group": f"sandbox:x:{uid}:\n".encode(),
-        "/etc/hosts": b"127.0.0.1\tlocalhost\n::1\tlocalhost\n",
+        "/etc/hosts": ("127.0.0.1\tlocalhost\n::1\tlocalhost\n" + extra).encode(),
     })
 
 
@@ -77,6 +88,12 @@ class SandboxSpec:
     ``/tmp``, the caller's home or one of its ancestors). ``memory_mb`` caps the
     command's private writable memory (``RLIMIT_DATA``, see the package docstring);
     ``tmpfs_mb`` sizes each of the private ``/tmp`` and ``/dev/shm``.
+
+    ``hosts`` (host name -> IPv4 loopback address other than 127.0.0.1) are added to the
+    generated ``/etc/hosts``: the names resolve to the sandbox's own loopback, where only
+    what the caller puts there answers. ``file_binds`` (path in the sandbox -> host file)
+    shows a host file read-only over an existing file of a shown folder (a CA bundle over
+    certifi's); the source must not lie in a read-write bind.
     """
 
     env: Mapping[str, str] = field(default_factory=dict)
@@ -89,6 +106,8 @@ class SandboxSpec:
     #: The user (and group) id inside. A caller may vary it so extension code cannot
     #: tell "under test" from "in production" by its uid.
     uid: int = SANDBOX_UID
+    hosts: Mapping[str, str] = field(default_factory=dict)
+    file_binds: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         env = dict(self.env)
@@ -96,6 +115,12 @@ class SandboxSpec:
             if not key or "=" in key or "\0" in key or "\0" in value:
                 raise SandboxSpecError(f"invalid environment entry {key!r}")
         object.__setattr__(self, "env", MappingProxyType(env))
+        object.__setattr__(self, "hosts", MappingProxyType(_checked_hosts(self.hosts)))
+        files = {os.fspath(k): os.fspath(v) for k, v in self.file_binds.items()}
+        for path in (*files, *files.values()):
+            if not os.path.isabs(path) or "\0" in path or os.path.normpath(path) != path:
+                raise SandboxSpecError(f"file binds need absolute, normal paths: {path!r}")
+        object.__setattr__(self, "file_binds", MappingProxyType(files))
         object.__setattr__(self, "ro_binds", tuple(os.fspath(p) for p in self.ro_binds))
         object.__setattr__(self, "rw_binds", tuple(os.fspath(p) for p in self.rw_binds))
         for path in (self.cwd, *self.ro_binds, *self.rw_binds):
@@ -107,6 +132,26 @@ class SandboxSpec:
             raise SandboxSpecError(f"uid must be a positive id, not {self.uid}")
         if self.tmpfs_mb < 1:
             raise SandboxSpecError("tmpfs_mb must be at least 1")
+
+
+def _checked_hosts(hosts: Mapping[str, str]) -> dict[str, str]:
+    """``hosts`` checked: DNS names (not ``localhost``) -> distinct loopback IPv4 addresses
+    other than 127.0.0.1 (which is the sandbox's own, where the worker's hosts answer)."""
+    checked: dict[str, str] = {}
+    for name, address in hosts.items():
+        if not _HOST_NAME.match(name) or name.endswith(".localhost"):
+            raise SandboxSpecError(f"hosts: {name!r} is not a host name the sandbox can show")
+        try:
+            ip = ipaddress.IPv4Address(address)
+        except ValueError:
+            raise SandboxSpecError(f"hosts: {name} -> {address!r} is not an IPv4 address") from None
+        if not ip.is_loopback or str(ip) == "127.0.0.1" or str(ip) != address:
+            raise SandboxSpecError(f"hosts: {name} -> {address}: only loopback addresses other "
+                                   "than 127.0.0.1 exist in the sandbox")
+        if address in checked.values():
+            raise SandboxSpecError(f"hosts: {address} is given to two names")
+        checked[name] = address
+    return checked
 
 
 @dataclass(frozen=True)
@@ -267,4 +312,35 @@ def plan_mounts(spec: SandboxSpec) -> tuple[Mount, ...]:
         binds[norm] = "rw"
     for path in sorted(binds, key=lambda p: (_depth(p), p)):
         mounts.append(Mount(path, binds[path], "bind", path))
+    mounts += _file_binds(spec, binds)
     return tuple(mounts)
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _file_binds(spec: SandboxSpec, binds: Mapping[str, Mode]) -> list[Mount]:
+    """The spec's file binds, after every folder: a host file over a file already shown.
+
+    The target must be a regular file (no symlink on its path) inside ``/usr`` or a
+    read-only folder the sandbox shows, so the mount point exists and nothing inside can
+    swap it; the source a regular file outside every read-write bind (else the sandbox
+    could rewrite what it is shown).
+    """
+    mounts = []
+    shown_ro = ["/usr", *(p for p, mode in binds.items() if mode == "ro")]
+    writable = [p for p, mode in binds.items() if mode == "rw"]
+    for target, source in sorted(spec.file_binds.items()):
+        for path, what in ((target, "file bind target"), (source, "file bind source")):
+            if os.path.realpath(path) != path:
+                raise SandboxSpecError(f"{what} {path} goes through a symlink")
+            if not os.path.isfile(path):
+                raise SandboxSpecError(f"{what} {path} is not a regular file")
+        if not any(_inside(target, folder) for folder in shown_ro):
+            raise SandboxSpecError(f"file bind target {target} is not in a read-only folder "
+                                   "the sandbox shows")
+        if any(_inside(source, folder) for folder in writable):
+            raise SandboxSpecError(f"file bind source {source} lies in a read-write bind")
+        mounts.append(Mount(target, "ro", "replaced", source))
+    return mounts
