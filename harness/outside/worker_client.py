@@ -28,7 +28,16 @@ from typing import Any
 import jsonschema
 import psutil
 
+from dufflebag_harness.outside.network_sinks import (
+    NetworkPlan,
+    RunCA,
+    Sinks,
+    open_sinks,
+    plan_targets,
+    sandbox_view,
+)
 from dufflebag_harness.outside.sandbox import (
+    NetnsError,
     SandboxRecord,
     SandboxSpec,
     detect_sandbox,
@@ -271,10 +280,17 @@ class WorkerClient:
     gone when it ends. ``ro_binds`` adds folders it may read (a PostgreSQL socket
     folder). ``sandbox=False`` is for machines without a working sandbox: the report
     then says so and the level is capped by the caller.
+
+    ``network`` are the ``host:port`` patterns the extensions it runs declare: each
+    concrete one answers inside the sandbox with a sink of the parent's that records what
+    was sent (:mod:`dufflebag_harness.outside.network_sinks`, :meth:`network_log`); the
+    other patterns are not reachable there (``network_plan.unreachable``). None declared:
+    no sink, no CA, nothing more to start.
     """
 
     def __init__(self, *, sandbox: bool = True, memory_mb: int = 256,
-                 ro_binds: Sequence[str] = (), op_timeout_s: float = 120.0) -> None:
+                 ro_binds: Sequence[str] = (), op_timeout_s: float = 120.0,
+                 network: Sequence[str] = ()) -> None:
         self.op_timeout_s = op_timeout_s
         self._dir = Path(tempfile.mkdtemp(prefix="dbw-"))
         self._logdir = Path(tempfile.mkdtemp(prefix="dbwl-"))
@@ -300,15 +316,31 @@ class WorkerClient:
                 "--listen-fds", ",".join(map(str, fds))]
         env = {**_scrubbed_env(self._dir), **planted_env}
         self.sandbox_record: dict[str, Any] | None = None
+        #: What the declared network patterns became (sinks and unreachable patterns).
+        self.network_plan = plan_targets(network) if sandbox else NetworkPlan()
+        self._ca: RunCA | None = None
+        self._sinks: Sinks | None = None
         try:
             if sandbox:
+                hosts: dict[str, str] = {}
+                file_binds: dict[str, str] = {}
+                ca_dirs: tuple[str, ...] = ()
+                if self.network_plan.targets:
+                    # TLS to a sink is trusted inside this sandbox only: its CA goes into
+                    # a bundle shown read-only there, named by SSL_CERT_FILE and laid over
+                    # certifi's (httpx, requests); the parent's trust is never touched
+                    self._ca = RunCA()
+                    hosts, file_binds, ca_env = sandbox_view(self.network_plan, self._ca)
+                    ca_dirs = (str(self._ca.folder),)
+                    env.update(ca_env)
                 spec = SandboxSpec(env=env, cwd=str(self._dir / "cwd"),
                                    rw_binds=(str(self._dir),),
-                                   ro_binds=(*harness_source_dirs(), *ro_binds),
+                                   ro_binds=(*harness_source_dirs(), *ro_binds, *ca_dirs),
                                    memory_mb=memory_mb + HARNESS_MEMORY_MB,
                                    # a fresh uid per worker: "uid 65534" means nothing, so
                                    # extension code cannot tell a test run by its uid
-                                   uid=1000 + secrets.randbelow(60000))
+                                   uid=1000 + secrets.randbelow(60000),
+                                   hosts=hosts, file_binds=file_binds)
                 status = detect_sandbox()
                 self.proc = start_sandboxed(
                     spec, argv, pass_fds=(cmd_r, rep_w, *fds), stdin=subprocess.DEVNULL,
@@ -316,17 +348,24 @@ class WorkerClient:
                 self.sandbox_record = SandboxRecord.from_spec(spec, status).to_json()
                 self.isolation_note = (f"sandboxed with bubblewrap {status.version}: no "
                                        "network, only its own files, its own processes")
+                if self.network_plan.note():
+                    self.isolation_note += f"; {self.network_plan.note()}"[:1800]
             else:
                 self.proc = subprocess.Popen(
                     argv, pass_fds=(cmd_r, rep_w, *fds), stdin=subprocess.DEVNULL,
                     stdout=out_w, stderr=out_w, cwd=self._dir / "cwd", env=env,
                     start_new_session=True)
                 self.isolation_note = "not sandboxed: the worker ran as the harness's own user"
+                if network:
+                    self.isolation_note += ("; its declared network targets were not "
+                                            "intercepted (no sandbox)")
         except BaseException:
             for fd in (cmd_r, cmd_w, rep_r, rep_w, out_r, out_w):
                 os.close(fd)
             for sock in listeners:
                 sock.close()
+            if self._ca is not None:
+                self._ca.close()
             self._log.close()
             shutil.rmtree(self._dir, ignore_errors=True)
             shutil.rmtree(self._logdir, ignore_errors=True)
@@ -348,6 +387,8 @@ class WorkerClient:
         if hello.get("protocol") != PROTOCOL_VERSION:
             self.kill(f"worker speaks protocol {hello.get('protocol')!r}")
             raise WorkerError("worker protocol version mismatch")
+        if self.network_plan.targets:
+            self._start_sinks(int(hello["pid"]))
         #: Resident memory of the sandbox before any extension code was imported
         #: (measured from outside): what the harness itself holds at start.
         self.rss_before_load_mb = self.rss_mb()
@@ -356,6 +397,34 @@ class WorkerClient:
             sandbox=self.sandbox_record, isolation_note=self.isolation_note,
             log_path=str(self.log_path),
         )
+
+    def _start_sinks(self, inner_pid: int) -> None:
+        """Listening sockets for every declared target, made in the worker's network
+        namespace and kept here, served by :class:`Sinks`. Before any extension code is
+        loaded; a failure ends the worker (fail closed: its network would be a lie)."""
+        worker = [p for p in self.processes() if _inner_pid(p.pid) == inner_pid]
+        try:
+            if len(worker) != 1:
+                raise NetnsError(f"{len(worker)} processes are the worker (pid {inner_pid} "
+                                 "inside)")
+            self._sinks = open_sinks(self.network_plan, worker[0].pid, self._ca)
+        except NetnsError as exc:
+            self.close()
+            raise WorkerError(f"the network sinks could not be made: {exc}") from None
+
+    def network_log(self) -> list[dict[str, Any]]:
+        """What the extension sent to its declared targets, recorded by the parent's sinks:
+        one dict per connection, oldest first (``target`` ``host:port``, ``address``,
+        ``at`` (epoch seconds), ``tls``, ``sni``, ``received`` (bytes: the decrypted
+        stream for TLS, at most 1 MiB per target), ``received_bytes`` (all of it),
+        ``truncated``, ``requests`` (``method``, ``path``, ``status``), ``error``,
+        ``closed``). Copies: nothing inside the sandbox can rewrite them. Empty when
+        nothing was declared or the worker is not sandboxed."""
+        return self._sinks.log() if self._sinks is not None else []
+
+    def sink_threads(self) -> list[threading.Thread]:
+        """The sinks' threads still alive (none once the worker is closed)."""
+        return self._sinks.threads() if self._sinks is not None else []
 
     @property
     def canaries(self) -> Mapping[str, str]:
@@ -554,6 +623,10 @@ class WorkerClient:
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._log.close()
+        if self._sinks is not None:
+            self._sinks.close()
+        if self._ca is not None:
+            self._ca.close()
         shutil.rmtree(self._dir, ignore_errors=True)
         shutil.rmtree(self._logdir, ignore_errors=True)
 

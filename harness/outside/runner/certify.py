@@ -122,13 +122,17 @@ class _WorkerFactory:
 
     def __call__(self) -> WorkerClient:
         memory_mb = self.manifest.quotas.memory_mb if self.manifest else Quotas().memory_mb
+        # the network targets its extensions declare answer in its sandbox with sinks
+        network = [pattern for m in [*([self.manifest] if self.manifest else []),
+                                     *self.dependencies]
+                   for pattern in m.capabilities.network]
         worker: WorkerClient | None = None
         try:
             # a worker interrupted while it starts would leave its processes and folders
             # behind: the interruption waits until it is whole, then it is closed below
             with interrupts_held():
                 worker = WorkerClient(sandbox=self.sandbox, memory_mb=memory_mb,
-                                      ro_binds=self.backends.sandbox_binds())
+                                      ro_binds=self.backends.sandbox_binds(), network=network)
             items = []
             target = [self.manifest] if self.manifest is not None else []
             provided = {d.name for d in self.dependencies}
