@@ -212,6 +212,16 @@ class CheckContext(Protocol):
         worker's folder without following symlinks; ``None``: could not be read. Not
         self-reported."""
         ...
+    def network_sent(self) -> list[dict[str, Any]]:
+        """What the extension sent to its declared targets, recorded by the parent's
+        sinks: every declared ``host:port`` answers inside the sandbox with a sink of the
+        parent's (HTTP ``200 {}``, TLS with a certificate of a CA trusted only in that
+        sandbox). One dict per connection since the worker started, oldest first:
+        ``target``, ``at``, ``tls``, ``sni``, ``received`` (bytes, decrypted for TLS, at
+        most 1 MiB per target), ``received_bytes``, ``truncated``, ``requests``
+        (``method``, ``path``, ``status``), ``error``. Empty when nothing is declared.
+        Not self-reported."""
+        ...
     def test_run(self) -> TestRun:
         """The extension's tests (``[tests]`` of its manifest) run under the harness's
         coverage invocation, in their own sandbox apart from the hosts' worker. The run

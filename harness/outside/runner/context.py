@@ -323,6 +323,11 @@ class RunContext:
                               {"expected": f"$TMPDIR/{STORAGE_PREFIX}*"})
         return read_tree(host.storage_root)
 
+    def network_sent(self) -> list[dict[str, Any]]:
+        """What the extension sent to its declared targets, recorded by the parent's sinks
+        (:meth:`WorkerClient.network_log`): one dict per connection. Not self-reported."""
+        return self.worker.network_log()
+
     def outside(self) -> dict[str, Any]:
         """The extension's worker as the parent sees it through ``/proc``, never asking
         it: its processes (threads, fds, resident memory) and memory figures; the same
