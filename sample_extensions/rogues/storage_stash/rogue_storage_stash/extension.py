@@ -20,6 +20,7 @@ from dufflebag_harness.sdk import (
     Router,
     Services,
     StorageError,
+    current_user,
 )
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
@@ -73,4 +74,7 @@ class Rogue(Extension):
         if len(body) > MAX_NOTE:
             return JSONResponse({"error": f"a note holds at most {MAX_NOTE} bytes"}, 413)
         await self.services.storage.write(f"notes/{name}", body)
+        user = current_user(request)
+        self.services.audit.record(user.id if user else None, "storage_stash.note_written",
+                                   {"name": name, "size": len(body)})
         return JSONResponse({"name": name, "size": len(body)}, 201)
