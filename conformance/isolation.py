@@ -35,7 +35,8 @@ PATH_PARAMS = ("path", "file", "filename", "name", "key")
 def runtime_use_declared(ctx: CheckContext) -> None:
     """Used ⊆ declared, at import time and while serving every route, hook and lifecycle."""
     report, requests = monitor_usage(ctx)
-    records = [*report.get("load", []), *report.get("window_events", [])]
+    records = _sink_names([*report.get("load", []), *report.get("window_events", [])],
+                          ctx.network_sent())
     ctx.figure("capabilities_observed", sorted({f"{r['kind']}:{r['target']}"[:120]
                                                 for r in records})[:50])
     bad = undeclared(records, ctx.extension, ctx.manifest.capabilities)
@@ -45,6 +46,22 @@ def runtime_use_declared(ctx: CheckContext) -> None:
             {"undeclared": bad[:30], "dropped_records": report.get("dropped", 0),
              "requests": requests, "observed": "during the harness's requests only"},
         )
+
+
+def _sink_names(records: list[dict[str, Any]],
+                sent: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``records`` with connections to a sink's loopback address named by the declared
+    host it stands for (the sandbox resolves ``api.example.org`` to 127.0.0.2, where the
+    parent's sink answers), so a declared target is judged by its declared name; the
+    mapping is the parent's record, not the worker's."""
+    names = {r["address"]: r["host"] for r in sent}
+    out = []
+    for record in records:
+        host, sep, port = str(record.get("target", "")).rpartition(":")
+        if record.get("kind") == "network" and sep and host in names:
+            record = {**record, "target": f"{names[host]}:{port}"}
+        out.append(record)
+    return out
 
 
 def _fill(template: str, payload: str) -> str:

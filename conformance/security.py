@@ -7,9 +7,9 @@ SE-01, SE-02, SE-03 and SE-05 read the artifact in the parent (bandit, ``ast`` a
 for SE-03, every file including bytecode; nothing is imported). SE-04 runs the
 extension with planted secrets and searches what it logged and printed
 (captured in the worker, so the result is self-reported). SE-06 searches what left
-the sandbox — responses, the worker's stdout/stderr, the host's storage folder, all
-read by the parent — for the fake credentials planted in every worker's environment
-and HOME (judged from outside).
+the sandbox — responses, the worker's stdout/stderr, the host's storage folder, what
+it sent to its declared network targets, all read by the parent — for the fake
+credentials planted in every worker's environment and HOME (judged from outside).
 """
 
 from __future__ import annotations
@@ -217,7 +217,8 @@ def _said(entry: dict[str, Any]) -> str:
 def planted_secrets_stay_inside(ctx: CheckContext) -> None:
     """Fake credentials planted in the worker's environment and HOME appear in no response
     (declared routes as admin and anonymously, GET routes with undocumented parameters),
-    nothing the worker printed and no file the extension left in storage."""
+    nothing the worker printed, no file the extension left in storage and nothing it sent
+    to its declared network targets (recorded by the parent's sinks)."""
     canaries = ctx.canaries()
     if not canaries:
         raise RuntimeError("the worker has no planted canaries to search for")
@@ -232,12 +233,17 @@ def planted_secrets_stay_inside(ctx: CheckContext) -> None:
     places = {f"the response to {label}": data for label, data in sent.received.items()}
     places.update({f"storage file {path}": data for path, data in stored.items() if data})
     places["stdout/stderr (read by the parent)"] = output
+    network = ctx.network_sent()
+    for n, record in enumerate(network, 1):
+        places[f"what was sent to {record['target']} (connection {n}, recorded by the "
+               f"parent's sink{', decrypted' if record['tls'] else ''})"] = record["received"]
     leaks = [leak for where, data in places.items() for leak in search(found, where, data)]
     unreadable = sorted(path for path, data in stored.items() if data is None)
     ctx.figure("canaries_searched", {"canaries": sorted(canaries),
                                      "requests": len(sent.statuses),
                                      "rate_limited": len(sent.rate_limited),
-                                     "storage_files": len(stored), "output_bytes": len(output)})
+                                     "storage_files": len(stored), "output_bytes": len(output),
+                                     "network_connections": len(network)})
     if leaks:
         entries = _by_canary(leaks)
         raise CheckFailed(

@@ -65,7 +65,8 @@ TARGET_BYTES = 1024 * 1024
 MAX_HOSTS = 200
 #: Connections served at once; more are accepted, recorded as refused and closed.
 MAX_OPEN = 32
-#: Connection records kept per worker; later connections are only counted.
+#: Connection records kept per worker; later connections are only counted (a target's
+#: first connection is always kept: its record maps the target's address to its name).
 MAX_RECORDS = 2000
 #: A connection that sends nothing for this long is closed; none lives longer than
 #: :data:`CONNECTION_S` (plus one idle wait).
@@ -101,7 +102,7 @@ class NetworkPlan:
     """What a worker's declared network patterns become: sinks, and what cannot be one."""
 
     targets: tuple[Target, ...] = ()
-    #: ``(pattern, why it is not reachable in the sandbox)``
+    #: ``(pattern, why it gets no sink)``: not reachable in the sandbox, or its own loopback
     unreachable: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -110,32 +111,33 @@ class NetworkPlan:
         return {t.host: t.address for t in self.targets}
 
     def note(self) -> str:
-        """One sentence for the report: which targets answer, which are not reachable."""
+        """One sentence for the report: which targets answer, which get no sink and why."""
         parts = []
         if self.targets:
             parts.append("declared network targets answer with the parent's recording "
                          "sinks on the sandbox's loopback: "
                          + ", ".join(t.name for t in self.targets))
         if self.unreachable:
-            parts.append("not reachable in the sandbox: "
+            parts.append("no sink for "
                          + ", ".join(f"{p} ({why})" for p, why in self.unreachable))
         return "; ".join(parts)
 
 
 def _why_not(host: str, port: str) -> str | None:
-    if port == "*":
-        return "any port: a pattern, not a target"
-    if "*" in host:
-        return "a wildcard: a pattern, not a target"
     try:
-        ipaddress.ip_address(host.strip("[]"))
-        return "an address, not a host name"
+        address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
-        pass
-    if host == "localhost" or host.endswith(".localhost"):
-        return "the sandbox's own loopback"
+        address = None
+    if host == "localhost" or host.endswith(".localhost") or (address and address.is_loopback):
+        return "the sandbox's own loopback: only its own processes answer there"
+    if port == "*":
+        return "any port: a pattern, not reachable in the sandbox"
+    if "*" in host:
+        return "a wildcard: a pattern, not reachable in the sandbox"
+    if address is not None:
+        return "an address, not a host name: not reachable in the sandbox"
     if not _NAME.match(host):
-        return "not a host name the sandbox can resolve"
+        return "not a host name: not reachable in the sandbox"
     if not 0 < int(port) < 65536:
         return "not a port"
     return None
@@ -155,7 +157,7 @@ def plan_targets(patterns: Iterable[str]) -> NetworkPlan:
         host, port = match["host"].lower(), match["port"]
         why = _why_not(host, port)
         if why is None and host not in addresses and len(addresses) >= MAX_HOSTS:
-            why = f"more than {MAX_HOSTS} declared hosts"
+            why = f"more than {MAX_HOSTS} declared hosts: not reachable in the sandbox"
         if why is not None:
             unreachable.setdefault(pattern, why)
             continue
@@ -349,6 +351,7 @@ class Sinks:
         self._records: list[_Record] = []
         self._budget: dict[str, int] = {t.name: TARGET_BYTES for t in plan.targets}
         self._open: set[socket.socket] = set()
+        self._seen: set[str] = set()
         self._threads: set[threading.Thread] = set()
         self._stopping = threading.Event()
         self.dropped = 0
@@ -394,10 +397,11 @@ class Sinks:
             if self._stopping.is_set():
                 conn.close()
                 return
-            if len(self._records) < MAX_RECORDS:
-                self._records.append(record)
+            if len(self._records) < MAX_RECORDS or target.name not in self._seen:
+                self._records.append(record)  # a target's first connection is always kept
             else:
                 self.dropped += 1
+            self._seen.add(target.name)
             if len(self._open) >= MAX_OPEN:
                 record.error = f"refused: more than {MAX_OPEN} connections at once"
                 record.closed = True

@@ -233,10 +233,11 @@ def test_the_worker_holds_sinks_that_go_away_when_it_closes(
         plan = worker.network_plan
         assert [t.name for t in plan.targets] == ["plain.example.org:80", "api.example.org:443"]
         assert dict(plan.unreachable) == {
-            "*.example.org:443": "a wildcard: a pattern, not a target",
-            "10.0.0.1:80": "an address, not a host name",
-            "api.example.org:*": "any port: a pattern, not a target"}
-        assert "not reachable in the sandbox: *.example.org:443" in worker.isolation_note
+            "*.example.org:443": "a wildcard: a pattern, not reachable in the sandbox",
+            "10.0.0.1:80": "an address, not a host name: not reachable in the sandbox",
+            "api.example.org:*": "any port: a pattern, not reachable in the sandbox"}
+        assert ("no sink for *.example.org:443 (a wildcard: a pattern, not reachable in the "
+                "sandbox)") in worker.isolation_note
         assert worker.sandbox_record is not None
         assert worker.sandbox_record["network"] == (
             "loopback only; recording sinks for api.example.org, plain.example.org")
@@ -304,17 +305,17 @@ def test_the_run_ca_is_trusted_nowhere_but_in_the_sandbox(tmp_path: Path) -> Non
 def test_targets_are_planned_per_host_and_patterns_are_kept_with_a_reason() -> None:
     plan = plan_targets(["API.example.org:443", "api.example.org:8443", "t.example.org:80",
                          "api.example.org:443", "*:443", "[::1]:80", "localhost:8080",
-                         "single:80", "127.0.0.5:80"])
+                         "single:80", "127.0.0.5:80", "[2001:db8::1]:443"])
     assert [(t.name, t.address) for t in plan.targets] == [
         ("api.example.org:443", "127.0.0.2"), ("api.example.org:8443", "127.0.0.2"),
         ("t.example.org:80", "127.0.0.3")]
     assert plan.hosts == {"api.example.org": "127.0.0.2", "t.example.org": "127.0.0.3"}
+    own = "the sandbox's own loopback: only its own processes answer there"
     assert dict(plan.unreachable) == {
-        "*:443": "a wildcard: a pattern, not a target",
-        "[::1]:80": "an address, not a host name",
-        "localhost:8080": "the sandbox's own loopback",
-        "single:80": "not a host name the sandbox can resolve",
-        "127.0.0.5:80": "an address, not a host name"}
+        "*:443": "a wildcard: a pattern, not reachable in the sandbox",
+        "[::1]:80": own, "localhost:8080": own, "127.0.0.5:80": own,
+        "[2001:db8::1]:443": "an address, not a host name: not reachable in the sandbox",
+        "single:80": "not a host name: not reachable in the sandbox"}
     hosts = generated_files(1000, plan.hosts)["/etc/hosts"].decode()
     assert hosts.endswith("127.0.0.2\tapi.example.org\n127.0.0.3\tt.example.org\n")
     assert plan_targets([]).note() == ""
@@ -409,3 +410,37 @@ def test_an_unprivileged_parent_gets_the_same_sinks(sandbox_status: SandboxStatu
     assert json.loads(report["inner"]) == [200, 200], report["err"]
     assert report["log"] == [["api.example.org:443", True, True],
                              ["plain.example.org:80", False, True]]
+
+
+def test_certification_judges_a_declared_target_by_its_name_and_searches_what_it_got(
+        sandbox_status: SandboxStatus, tmp_path: Path) -> None:
+    """phone_home posts base64 of its credential-like environment to its declared HTTPS
+    endpoint: the connect to the sink's address is its declared target (IS-10 passes) and
+    the decrypted request holds the planted canaries (SE-06 fails, naming the sink)."""
+    from dufflebag_harness.outside.runner import CertifyOptions, certify
+
+    rogue = Path(__file__).resolve().parents[2] / "sample_extensions/rogues/phone_home"
+    outcome = certify(CertifyOptions(path=rogue, out=tmp_path / "out", profile="quick",
+                                     only=["LC-01", "IS-10", "SE-06"], seed=1))
+    results = {r["check"]: r for r in outcome.report["results"]
+               if r["check"] in ("LC-01", "IS-10", "SE-06")}
+    assert results["LC-01"]["status"] == results["IS-10"]["status"] == "pass", results
+    se06 = results["SE-06"]
+    assert se06["status"] == "fail"
+    assert ("environment variable GITHUB_TOKEN in what was sent to telemetry.example.org:443"
+            in se06["reason"]) and "decrypted" in se06["reason"]
+    assert "base64" in se06["reason"]
+    worker = outcome.report["environment"]["worker"]
+    assert "recording sinks for telemetry.example.org" in worker["sandbox"]["network"]
+
+
+def test_is10_names_a_sink_address_by_the_declared_host() -> None:
+    from dufflebag_harness.conformance.isolation import _sink_names
+
+    sent = [{"address": "127.0.0.2", "host": "api.example.org"}]
+    records = [{"kind": "network", "target": "127.0.0.2:443"},
+               {"kind": "network", "target": "127.0.0.2:22"},
+               {"kind": "network", "target": "127.0.0.9:443"},
+               {"kind": "file", "target": "/etc/127.0.0.2:443"}]
+    assert [r["target"] for r in _sink_names(records, sent)] == [
+        "api.example.org:443", "api.example.org:22", "127.0.0.9:443", "/etc/127.0.0.2:443"]

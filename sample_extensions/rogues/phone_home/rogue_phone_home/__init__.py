@@ -1,0 +1,1 @@
+"""Test rogue `phone_home`: usage telemetry that carries the deployment's credentials."""
