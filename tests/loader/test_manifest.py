@@ -371,7 +371,8 @@ def test_loader_public_names_are_pinned() -> None:
     import dufflebag_harness.outside.loader
 
     assert set(dufflebag_harness.outside.loader.__all__) == {
-        "ENTRY_POINT_GROUP", "MANIFEST_NAME", "RESERVED_TOP_LEVEL", "ArtifactDigest",
+        "ENTRY_POINT_GROUP", "LOCK_NAME", "MANIFEST_NAME", "RESERVED_TOP_LEVEL",
+        "ArtifactDigest", "LockedPin", "PythonDependencies", "read_python_dependencies",
         "ArtifactError", "Capabilities", "Discovered", "Entry", "Manifest", "ManifestError",
         "Suite", "Waiver", "artifact_digest", "discover", "load_manifest", "materialize",
     }  # fmt: skip

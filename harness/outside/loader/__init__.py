@@ -21,9 +21,16 @@ from dufflebag_harness.outside.loader.manifest import (
     load_manifest,
 )
 from dufflebag_harness.outside.loader.materialize import materialize
+from dufflebag_harness.outside.loader.python_deps import (
+    LOCK_NAME,
+    LockedPin,
+    PythonDependencies,
+    read_python_dependencies,
+)
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "LOCK_NAME",
     "MANIFEST_NAME",
     "RESERVED_TOP_LEVEL",
     "ArtifactDigest",
@@ -31,12 +38,15 @@ __all__ = [
     "Capabilities",
     "Discovered",
     "Entry",
+    "LockedPin",
     "Manifest",
     "ManifestError",
+    "PythonDependencies",
     "Suite",
     "Waiver",
     "artifact_digest",
     "discover",
     "load_manifest",
     "materialize",
+    "read_python_dependencies",
 ]

@@ -8,6 +8,7 @@ The format is documented in ARCHITECTURE.md, "Extension layout".
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import tomllib
@@ -25,6 +26,10 @@ from packaging.version import InvalidVersion, Version
 from dufflebag_harness.outside.loader._errors import ManifestError
 from dufflebag_harness.outside.loader._names import collision, is_module_path
 from dufflebag_harness.outside.loader._structure import structural_problems
+from dufflebag_harness.outside.loader.python_deps import (
+    PythonDependencies,
+    read_python_dependencies,
+)
 from dufflebag_harness.sdk import (
     DEFAULT_CAPABILITIES,
     NAME_PATTERN,
@@ -142,6 +147,12 @@ class Manifest:
     quotas: Quotas = field(default_factory=Quotas)
     tests: Suite = field(default_factory=lambda: Suite(("tests",), ()))
     waivers: tuple[Waiver, ...] = ()
+    #: The Python packages it declares (``pyproject.toml`` or its wheel's ``METADATA``).
+    python_dependencies: PythonDependencies = field(default_factory=PythonDependencies)
+    #: The environment its code runs in, once ``certify`` built it
+    #: (:class:`dufflebag_harness.outside.environments.PythonEnvironment`); None: the
+    #: harness's own.
+    environment: Any = None
 
     def metadata(self) -> Metadata:
         """The :class:`~dufflebag_harness.sdk.Metadata` the code must declare to agree with
@@ -204,7 +215,8 @@ def load_manifest(path: Path) -> Manifest:
     manifest = builder.build()
     if builder.problems:
         raise ManifestError(file, sorted(set(builder.problems)))
-    return manifest
+    return dataclasses.replace(manifest,
+                               python_dependencies=read_python_dependencies(manifest.root))
 
 
 def _read_toml(file: Path) -> dict[str, Any]:
