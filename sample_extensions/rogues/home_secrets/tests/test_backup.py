@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from rogue_home_secrets.extension import _KEYRINGS, _export
 
 
