@@ -27,6 +27,18 @@ neither 1.1.1.1 nor the parent's 127.0.0.1 is reachable; sockets the parent pass
 (``pass_fds``) keep working, including a listening TCP socket the parent connects to.
 The environment is exactly ``spec.env``.
 
+**Declared network targets.** ``spec.hosts`` adds names to the generated
+``/etc/hosts``, each on a loopback address of its own (127.0.0.2, ...); there is no
+resolver, so no other name resolves. :func:`listen_in_netns` makes listening sockets on
+those addresses *inside* the sandbox's network namespace and hands them to the parent
+(through a single-threaded helper that joins the namespace's owning user namespace
+first: the kernel refuses a thread of an unprivileged parent, and a multi-threaded
+process cannot join a user namespace; as root and as ``nobody`` alike, ports below 1024
+too). The worker client serves them with recording sinks
+(:mod:`dufflebag_harness.outside.network_sinks`): a TLS client there trusts a per-worker
+CA because ``spec.file_binds`` lays a bundle over certifi's and ``SSL_CERT_FILE`` names
+it, in this sandbox only. Nothing leaves the machine.
+
 **Who the command is on the host.** bwrap maps the sandbox uid to the uid that
 started it. Run by root, the command is host uid 0 *without any capability*, confined
 to the mounts above: root-owned files it can see are "its own" (read-only mounts
