@@ -111,10 +111,11 @@ class TestRunResult:
 
 
 def suite_command(root: Path, tests: Sequence[Path], rcfile: Path, ini: Path,
-                  junit: Path) -> list[str]:
-    """The exact command line of a test run (the report quotes it)."""
+                  junit: Path, python: str | None = None) -> list[str]:
+    """The exact command line of a test run (the report quotes it); ``python``: the
+    extension's environment's interpreter (default the harness's own)."""
     return [
-        sys.executable, "-I", "-m", "coverage", "run", f"--rcfile={rcfile}",
+        python or sys.executable, "-I", "-m", "coverage", "run", f"--rcfile={rcfile}",
         "-m", "pytest", "-p", "dufflebag_harness.fixtures.plugin", "-p", "no:cacheprovider",
         # coverage is measured on SQLite; PostgreSQL behaviour has its own checks (DB, IS)
         "--dufflebag-backends=sqlite",
@@ -216,7 +217,10 @@ class TestRunner:
         outside = [p for p, t in zip(m.tests.paths, tests, strict=True)
                    if not t.resolve().is_relative_to(root.resolve())]
         rcfile, ini, junit = conf / "coveragerc", conf / "pytest.ini", work / "junit.xml"
-        command = suite_command(root, tests, rcfile, ini, junit)
+        # the extension's declared dependencies: its environment, shown read-only
+        env_dir = m.environment.path if m.environment is not None else None
+        command = suite_command(root, tests, rcfile, ini, junit,
+                                python=m.environment.python if env_dir else None)
         if outside:
             return TestRunResult(None, False, 0.0, "", command, root,
                                  error=f"[tests].paths: {outside[0]!r} is outside the extension")
@@ -232,7 +236,8 @@ class TestRunner:
             if self.sandbox:
                 spec = SandboxSpec(
                     env=env, cwd=str(work / "cwd"), rw_binds=(str(work),),
-                    ro_binds=(*harness_source_dirs(), str(base / "ext"), str(conf)),
+                    ro_binds=(*harness_source_dirs(), str(base / "ext"), str(conf),
+                              *([str(env_dir)] if env_dir else [])),
                     memory_mb=m.quotas.memory_mb + HARNESS_MEMORY_MB,
                     uid=1000 + secrets.randbelow(60000))
                 status = detect_sandbox()

@@ -286,11 +286,15 @@ class WorkerClient:
     was sent (:mod:`dufflebag_harness.outside.network_sinks`, :meth:`network_log`); the
     other patterns are not reachable there (``network_plan.unreachable``). None declared:
     no sink, no CA, nothing more to start.
+
+    ``python`` is the interpreter the worker runs with: an extension's environment
+    (:mod:`dufflebag_harness.outside.environments`, its folder among ``ro_binds``);
+    default the harness's own.
     """
 
     def __init__(self, *, sandbox: bool = True, memory_mb: int = 256,
                  ro_binds: Sequence[str] = (), op_timeout_s: float = 120.0,
-                 network: Sequence[str] = ()) -> None:
+                 network: Sequence[str] = (), python: str | None = None) -> None:
         self.op_timeout_s = op_timeout_s
         self._dir = Path(tempfile.mkdtemp(prefix="dbw-"))
         self._logdir = Path(tempfile.mkdtemp(prefix="dbwl-"))
@@ -311,7 +315,7 @@ class WorkerClient:
         rep_r, rep_w = os.pipe()
         out_r, out_w = os.pipe()
         fds = [s.fileno() for s in listeners]
-        argv = [sys.executable, "-I", "-m", "dufflebag_harness.inside.worker",
+        argv = [python or sys.executable, "-I", "-m", "dufflebag_harness.inside.worker",
                 "--cmd-fd", str(cmd_r), "--reply-fd", str(rep_w),
                 "--listen-fds", ",".join(map(str, fds))]
         env = {**_scrubbed_env(self._dir), **planted_env}

@@ -6,11 +6,13 @@ command group: ``sign`` and ``verify`` never load it.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
 import click
 
+from dufflebag_harness.outside.cli._python_env import chosen, python_env_options
 from dufflebag_harness.outside.exit_codes import ExitCode, Interrupted, signals_interrupt
 
 
@@ -22,6 +24,7 @@ def _split_only(value: str | None) -> list[str] | None:
 
 @click.command("certify")
 @click.argument("path", type=click.Path(path_type=Path))
+@python_env_options
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output folder (default ./certification/{name}-{version}/).")
 @click.option("--profile", type=click.Choice(["full", "quick"]), default="full", show_default=True)
@@ -59,7 +62,8 @@ def certify_cmd(path: Path, out: Path | None, profile: str, only: str | None,
                           unsigned=unsigned)
     try:
         with signals_interrupt():
-            outcome = certify(opts, EventBus([display]))
+            outcome = certify(dataclasses.replace(opts, python_env=chosen()),
+                              EventBus([display]))
     except BadInput as exc:
         display.stop()
         click.echo(f"error: {exc}", err=True)

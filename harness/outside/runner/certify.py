@@ -36,6 +36,7 @@ from dufflebag_harness.conformance import (
     parse_pairs,
     verify_against_catalog,
 )
+from dufflebag_harness.outside.environments import DependencyError, PrepareOptions, prepare
 from dufflebag_harness.outside.exit_codes import LEVEL_EXIT, ExitCode, interrupts_held
 from dufflebag_harness.outside.loader import (
     ArtifactError,
@@ -80,6 +81,10 @@ class CertifyOptions:
     #: without it the run is at most provisional and signs only with a development key.
     sandbox: bool | None = None
     gnupghome: Path | None = None
+    #: Where the extension's declared Python dependencies come from, how their licences and
+    #: known vulnerabilities are judged (:class:`~dufflebag_harness.outside.environments.
+    #: PrepareOptions`: ``--find-links``, ``--no-index``, ``--licence-policy``, ...).
+    python_env: PrepareOptions = field(default_factory=PrepareOptions)
     #: Extensions the one under test depends on (folders, wheels or sdists).
     with_: Sequence[Path] = ()
     #: Hold no key and sign nothing: write an unsigned bundle for ``dufflebag-cert sign``.
@@ -131,8 +136,11 @@ class _WorkerFactory:
             # a worker interrupted while it starts would leave its processes and folders
             # behind: the interruption waits until it is whole, then it is closed below
             with interrupts_held():
+                env = self.manifest.environment if self.manifest else None
                 worker = WorkerClient(sandbox=self.sandbox, memory_mb=memory_mb,
-                                      ro_binds=self.backends.sandbox_binds(), network=network)
+                                      ro_binds=(*self.backends.sandbox_binds(),
+                                                *([str(env.path)] if env else [])),
+                                      network=network, python=env.python if env else None)
             items = []
             target = [self.manifest] if self.manifest is not None else []
             provided = {d.name for d in self.dependencies}
@@ -165,6 +173,11 @@ def certify(opts: CertifyOptions, bus: EventBus | None = None) -> CertifyOutcome
             scratch = Path(tempfile.mkdtemp(prefix="dbc-"))
         manifest, digest_target = _read_extension(opts.path, scratch)
         dependencies = _read_dependencies(manifest, opts.with_, scratch)
+        try:  # its declared Python dependencies, installed for the worker and the tests
+            manifest = prepare(manifest, opts.python_env,
+                               lambda text: bus.emit(Notice("info", text)))
+        except DependencyError as exc:
+            raise BadInput(str(exc)) from None
         registry, catalog = _checked_catalog()
         backends = Backends(pg_dsn=opts.pg_dsn,
                             require_postgres=os.environ.get("DUFFLEBAG_REQUIRE_POSTGRES") == "1")
