@@ -28,7 +28,7 @@ A worker without declared targets makes none of this: no CA, no helper, no threa
 from __future__ import annotations
 
 import contextlib
-import importlib.util
+import glob
 import ipaddress
 import os
 import re
@@ -36,6 +36,7 @@ import selectors
 import shutil
 import socket
 import ssl
+import sys
 import tempfile
 import threading
 import time
@@ -45,6 +46,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from dufflebag_harness.outside.sandbox import listen_in_netns
+from dufflebag_harness.outside.sandbox._spec import interpreter_dirs
 
 __all__ = [
     "TARGET_BYTES",
@@ -52,7 +54,7 @@ __all__ = [
     "RunCA",
     "Sinks",
     "Target",
-    "certifi_bundle",
+    "certifi_bundles",
     "client_hello_sni",
     "open_sinks",
     "plan_targets",
@@ -166,14 +168,25 @@ def plan_targets(patterns: Iterable[str]) -> NetworkPlan:
     return NetworkPlan(tuple(targets.values()), tuple(unreachable.items()))
 
 
-def certifi_bundle() -> str | None:
-    """Where certifi's ``cacert.pem`` is for this interpreter (the worker's), found without
-    importing it; ``None`` when certifi is not installed."""
-    spec = importlib.util.find_spec("certifi")
-    if spec is None or spec.origin is None:
-        return None
-    path = os.path.join(os.path.dirname(os.path.realpath(spec.origin)), "cacert.pem")
-    return path if os.path.isfile(path) else None
+#: Where an installation keeps certifi's bundle, relative to one of its prefixes.
+_CERTIFI = ("lib/python3*/site-packages/certifi/cacert.pem",
+            "lib64/python3*/site-packages/certifi/cacert.pem",
+            "lib/python3/dist-packages/certifi/cacert.pem",
+            "local/lib/python3*/dist-packages/certifi/cacert.pem")
+
+
+def certifi_bundles(python: str | None = None) -> list[str]:
+    """certifi's ``cacert.pem`` files in the installation of ``python`` (default: this
+    interpreter; the worker's interpreter when it runs another), found without running
+    it. Only regular files reached without a symlink (a distribution's certifi that links
+    to the system bundle cannot be replaced, and needs not be: ``SSL_CERT_FILE``)."""
+    found: set[str] = set()
+    for prefix in interpreter_dirs(python or sys.executable):
+        for pattern in _CERTIFI:
+            for path in glob.glob(os.path.join(prefix, pattern)):
+                if os.path.realpath(path) == path and os.path.isfile(path):
+                    found.add(path)
+    return sorted(found)
 
 
 def _system_cas() -> bytes:
@@ -543,14 +556,16 @@ class Sinks:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
-def sandbox_view(plan: NetworkPlan, ca: RunCA) -> tuple[dict[str, str], dict[str, str],
-                                                      dict[str, str]]:
+def sandbox_view(plan: NetworkPlan, ca: RunCA, python: str | None = None
+                 ) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     """What a sandbox spec needs for ``plan``: ``(hosts, file_binds, env)`` — the names in
-    ``/etc/hosts``, the CA bundle over certifi's, ``SSL_CERT_FILE`` (show ``ca.folder``
-    read-only too)."""
-    certifi = certifi_bundle()
-    binds = {certifi: ca.bundle} if certifi is not None else {}
-    return plan.hosts, binds, {"SSL_CERT_FILE": ca.bundle}
+    ``/etc/hosts``; the CA bundle laid over every certifi bundle of the worker's
+    interpreter ``python`` (httpx, requests and others read it); ``SSL_CERT_FILE``
+    (OpenSSL's default store: the ``ssl`` module, urllib, httpx) and
+    ``REQUESTS_CA_BUNDLE`` (requests, whichever certifi it has) naming the bundle. Show
+    ``ca.folder`` read-only too."""
+    binds = dict.fromkeys(certifi_bundles(python), ca.bundle)
+    return plan.hosts, binds, {"SSL_CERT_FILE": ca.bundle, "REQUESTS_CA_BUNDLE": ca.bundle}
 
 
 def open_sinks(plan: NetworkPlan, pid: int, ca: RunCA | None) -> Sinks:

@@ -31,7 +31,7 @@ from dufflebag_harness.outside.network_sinks import (
     TARGET_BYTES,
     RunCA,
     Sinks,
-    certifi_bundle,
+    certifi_bundles,
     client_hello_sni,
     open_sinks,
     plan_targets,
@@ -122,7 +122,7 @@ def _sandbox_pid(proc: subprocess.Popen[bytes]) -> int:
     while time.monotonic() < deadline:
         children = psutil.Process(proc.pid).children()
         if children:
-            return children[0].pid
+            return int(children[0].pid)
         time.sleep(0.01)
     raise AssertionError("the sandbox did not start")
 
@@ -242,8 +242,8 @@ def test_the_worker_holds_sinks_that_go_away_when_it_closes(
         assert worker.sandbox_record["network"] == (
             "loopback only; recording sinks for api.example.org, plain.example.org")
         kinds = {v["path"]: v["kind"] for v in worker.sandbox_record["visible"]}
-        certifi = certifi_bundle()
-        assert certifi is not None and kinds[certifi] == "replaced"
+        (certifi,) = certifi_bundles()
+        assert kinds[certifi] == "replaced"
         inside = worker.processes()[0].pid
         st = os.stat(f"/proc/{inside}/ns/net")
         netns = (st.st_dev, st.st_ino)
@@ -274,9 +274,12 @@ def test_the_run_ca_is_trusted_nowhere_but_in_the_sandbox(tmp_path: Path) -> Non
     ca = RunCA()
     try:
         assert ca.cert_pem in Path(ca.bundle).read_bytes()
-        certifi = certifi_bundle()
-        assert certifi is not None and ca.cert_pem not in Path(certifi).read_bytes()
+        (certifi,) = certifi_bundles()
+        assert ca.cert_pem not in Path(certifi).read_bytes()
         assert os.environ.get("SSL_CERT_FILE") != ca.bundle
+        _hosts, binds, env = sandbox_view(plan_targets(["api.example.org:443"]), ca)
+        assert binds == {certifi: ca.bundle}  # only inside the sandbox
+        assert env == {"SSL_CERT_FILE": ca.bundle, "REQUESTS_CA_BUNDLE": ca.bundle}
         server = socket.create_server(("127.0.0.1", 0))
         port = server.getsockname()[1]
 
@@ -331,8 +334,7 @@ def test_the_spec_refuses_hosts_and_file_binds_it_cannot_show(tmp_path: Path,
             SandboxSpec(hosts=hosts)
     source = tmp_path / "bundle.pem"
     source.write_text("x")
-    target = certifi_bundle()
-    assert target is not None
+    (target,) = certifi_bundles()
     mounts = plan_mounts(SandboxSpec(file_binds={target: str(source)}))
     assert mounts[-1].kind == "replaced" and mounts[-1].source == str(source)
     inside_rw = work / "bundle.pem"

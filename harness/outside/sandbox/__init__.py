@@ -36,8 +36,8 @@ first: the kernel refuses a thread of an unprivileged parent, and a multi-thread
 process cannot join a user namespace; as root and as ``nobody`` alike, ports below 1024
 too). The worker client serves them with recording sinks
 (:mod:`dufflebag_harness.outside.network_sinks`): a TLS client there trusts a per-worker
-CA because ``spec.file_binds`` lays a bundle over certifi's and ``SSL_CERT_FILE`` names
-it, in this sandbox only. Nothing leaves the machine.
+CA because ``spec.file_binds`` lays a bundle over certifi's and ``SSL_CERT_FILE`` (and
+``REQUESTS_CA_BUNDLE``) name it, in this sandbox only. Nothing leaves the machine.
 
 **Who the command is on the host.** bwrap maps the sandbox uid to the uid that
 started it. Run by root, the command is host uid 0 *without any capability*, confined
