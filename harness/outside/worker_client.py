@@ -332,9 +332,11 @@ class WorkerClient:
                 if self.network_plan.targets:
                     # TLS to a sink is trusted inside this sandbox only: its CA goes into
                     # a bundle shown read-only there, named by SSL_CERT_FILE and laid over
-                    # certifi's (httpx, requests); the parent's trust is never touched
+                    # the certifi bundles of the worker's interpreter; the parent's trust
+                    # is never touched
                     self._ca = RunCA()
-                    hosts, file_binds, ca_env = sandbox_view(self.network_plan, self._ca)
+                    hosts, file_binds, ca_env = sandbox_view(self.network_plan, self._ca,
+                                                             python)
                     ca_dirs = (str(self._ca.folder),)
                     env.update(ca_env)
                 spec = SandboxSpec(env=env, cwd=str(self._dir / "cwd"),
