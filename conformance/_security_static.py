@@ -48,7 +48,7 @@ import importlib.util
 import re
 import sys
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
@@ -625,9 +625,12 @@ def _literal(node: ast.expr | None) -> str | None:
 
 
 class _Visitor(ast.NodeVisitor):
-    def __init__(self, file: SourceFile, allowed: set[str], tree: ast.Module) -> None:
+    def __init__(self, file: SourceFile, allowed: set[str], tree: ast.Module,
+                 installed: Mapping[str, str] | None = None) -> None:
         self.file = file
         self.allowed = allowed
+        #: Top-level modules installed for the extension but not declared -> distribution.
+        self.installed = installed or {}
         self.findings: list[Finding] = []
         self.imported, self.defined = _module_names(tree)
         self.scopes: list[_Scope] = []
@@ -789,9 +792,15 @@ class _Visitor(ast.NodeVisitor):
             return
         if self.file.is_test and top in TEST_LIBRARIES:
             return
+        if top in self.installed:
+            self.add(node, "not-allowed-import",
+                     f"imports {module}: provided by {self.installed[top]}, which is installed "
+                     "(a dependency of a dependency) but not declared: declare it in "
+                     "[project].dependencies")
+            return
         self.add(node, "not-allowed-import",
-                 f"imports {module}: not the standard library, the extension's own package "
-                 "or dufflebag_harness.sdk (third-party dependencies are not supported yet)")
+                 f"imports {module}: not the standard library, the extension's own package, "
+                 "dufflebag_harness.sdk or a declared dependency")
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -941,29 +950,34 @@ class _Visitor(ast.NodeVisitor):
                                                   "keys and settings)")
 
 
-def _python_findings(file: SourceFile, allowed: set[str]) -> list[Finding]:
+def _python_findings(file: SourceFile, allowed: set[str],
+                     installed: Mapping[str, str] | None = None) -> list[Finding]:
     try:
         tree = ast.parse(file.path.read_bytes(), filename=file.rel)
     except (SyntaxError, ValueError, OSError, RecursionError) as exc:
         line = getattr(exc, "lineno", 0) or 0
         return [Finding(file.rel, line, "unparsable", f"cannot be parsed ({type(exc).__name__}): "
                                                       "the policy cannot vouch for it")]
-    visitor = _Visitor(file, allowed, tree)
+    visitor = _Visitor(file, allowed, tree, installed)
     visitor.visit(tree)
     return visitor.findings
 
 
 def scan_imports(root: Path, test_paths: Sequence[str], source: Sequence[str] = (),
-                 dependencies: Sequence[str] = ()) -> tuple[list[Finding], int]:
+                 dependencies: Sequence[str] = (), declared: Mapping[str, str] | None = None,
+                 installed: Mapping[str, str] | None = None) -> tuple[list[Finding], int]:
     """Policy findings for every file under ``root``, and how many files were read.
 
-    One finding per file, line and rule (the first one's detail).
+    ``declared``: top-level modules of the extension's declared Python dependencies ->
+    their distribution (allowed); ``installed``: those of what its environment holds
+    besides (refused, naming the distribution). One finding per file, line and rule (the
+    first one's detail).
     """
-    allowed = own_packages(root, source) | set(dependencies)
+    allowed = own_packages(root, source) | set(dependencies) | set(declared or {})
     members = _members(root)
     findings = [f for m in members if (f := _file_rule(m.rel)) is not None]
     findings += _bytecode_findings(members)
     for file in _sources(root, members, test_paths):
-        findings += _python_findings(file, allowed)
+        findings += _python_findings(file, allowed, installed)
     unique = {(f.file, f.line, f.rule): f for f in reversed(findings)}
     return sorted(unique.values(), key=lambda f: (f.file, f.line, f.rule)), len(members)

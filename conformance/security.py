@@ -79,10 +79,12 @@ def bandit_medium_listed(ctx: CheckContext) -> None:
            ".dylib, .dll), no .pth files, no sitecustomize.py/usercustomize.py, and no bytecode "
            "but this Python's own cache of the source beside it (delete stray .pyc files and "
            "stale __pycache__ folders, or certify a clean folder, wheel or sdist). "
-           "Import only the standard library, your own package and dufflebag_harness.sdk "
-           "(tests may also import pytest, fixtures and the harness's own libraries such as "
-           "httpx or jsonschema); third-party dependencies are not supported by the allow-list "
-           "yet. In code and tests alike, never import dufflebag_harness internals, ctypes or "
+           "Import only the standard library, your own package, dufflebag_harness.sdk and "
+           "the packages you declare in pyproject.toml [project].dependencies (tests may also "
+           "import pytest, fixtures and the harness's own libraries such as httpx or "
+           "jsonschema); a package installed only as a dependency of a dependency must be "
+           "declared to be imported. In code and tests alike, never import dufflebag_harness "
+           "internals, ctypes or "
            "_pytest; never run exec/eval/compile/__import__ in any spelling (call re.compile, "
            "not a bare compile), import by computed name, or call getattr/setattr/delattr with "
            "a computed name on anything but self; never touch stack frames, sys.modules or "
@@ -92,8 +94,11 @@ def import_policy(ctx: CheckContext) -> None:
     """The allow-list and tamper policy hold for every file of the artifact (source and
     bytecode; native modules and start-up hooks refused)."""
     m = ctx.manifest
+    env = m.environment  # its declared Python dependencies, installed (None: none declared)
     findings, files = scan_imports(m.root, m.tests.paths, m.tests.source,
-                                   list(m.dependencies))
+                                   list(m.dependencies),
+                                   declared=env.declared_modules if env else None,
+                                   installed=env.installed_modules if env else None)
     ctx.figure("import_policy_files", files)
     if findings:
         raise CheckFailed(f"{len(findings)} import-policy violation(s), e.g. {findings[0]}",

@@ -71,3 +71,15 @@ def quotes_wheelhouse(dest: Path) -> Path:
     for wheel in REAL_WHEELS.glob("*.whl"):
         shutil.copy(wheel, dest / wheel.name)
     return dest
+
+
+def rogue_wheelhouse(dest: Path) -> Path:
+    """The quotes wheels and those the rogues declare: fastslug, whose wheel also installs
+    a start-up hook (a .pth file with an import line)."""
+    quotes_wheelhouse(dest)
+    write_wheel(dest, "fastslug", "1.0.0", {
+        "fastslug/__init__.py": "def shorten(slug, limit=40):\n"
+                                "    return slug[:limit].rstrip('-')\n",
+        "fastslug-speedups.pth": "import os; os.environ.setdefault('FASTSLUG_SPEEDUPS', '1')\n",
+    })
+    return dest

@@ -10,9 +10,11 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from _wheelhouse import rogue_wheelhouse
 
 from dufflebag_harness.conformance import load_checks, parse_pairs
-from dufflebag_harness.outside.runner import CertifyOptions, certify
+from dufflebag_harness.outside.environments import PrepareOptions
+from dufflebag_harness.outside.runner import BadInput, CertifyOptions, certify
 
 ROOT = Path(__file__).resolve().parents[2]
 ROGUES = sorted(p for p in (ROOT / "sample_extensions" / "rogues").iterdir()
@@ -39,11 +41,28 @@ def test_every_required_check_has_a_rogue() -> None:
     assert required - covered == set(), "required checks without a rogue"
 
 
+@pytest.fixture(scope="session")
+def python_env(tmp_path_factory: pytest.TempPathFactory) -> PrepareOptions:
+    """Rogues that declare Python dependencies install them from a local wheelhouse only."""
+    base = tmp_path_factory.mktemp("python-env")
+    return PrepareOptions(find_links=(rogue_wheelhouse(base / "wheelhouse"),), no_index=True,
+                          cache=base / "cache")
+
+
 @pytest.mark.parametrize("rogue", ROGUES, ids=lambda p: p.name)
-def test_rogue_fails_exactly_its_checks(rogue: Path, tmp_path: Path) -> None:
+def test_rogue_fails_exactly_its_checks(rogue: Path, tmp_path: Path,
+                                        python_env: PrepareOptions) -> None:
     expected = _expected(rogue)
-    outcome = certify(CertifyOptions(path=rogue, out=tmp_path / "out", profile="quick",
-                                     only=_only_for(expected), seed=1))
+    refused = tomllib.loads((rogue / "expect.toml").read_text()).get("bad_input")
+    opts = CertifyOptions(path=rogue, out=tmp_path / "out", profile="quick",
+                          only=_only_for(expected), seed=1, python_env=python_env)
+    if refused:  # refused before any check runs: exit 2, the message says why
+        with pytest.raises(BadInput) as err:
+            certify(opts)
+        assert all(fragment in str(err.value) for fragment in refused), str(err.value)
+        assert not (tmp_path / "out").exists()
+        return
+    outcome = certify(opts)
     results = outcome.report["results"]
     reasons = {f"{r['check']}@{r['backend']}": r["reason"] for r in results}
     # An error proves nothing about a check: it must *fail*, on exactly these pairs.
