@@ -73,7 +73,9 @@ def _check_section(spec: CheckSpec, known: Mapping[str, str]) -> list[str]:
         f"### {spec.id} — {_cell(spec.title)}",
         "",
         f"- **Severity:** {spec.severity.value} · **Backends:** {', '.join(spec.backends)} · "
-        f"**Profiles:** {', '.join(spec.profiles)} · **Blocked by:** {blockers}",
+        f"**Profiles:** {', '.join(spec.profiles)} · **Blocked by:** {blockers}"
+        + (" · **Runs alone** (timing or load: no other check beside it)"
+           if spec.exclusive else ""),
         "- **Requirements:**",
     ]
     lines += [f"  - {req} — {_cell(_requirement_text(req, known, spec.id))}"

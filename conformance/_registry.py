@@ -155,13 +155,15 @@ def check(
     fix: str = "",
     blocked_by: Sequence[str] = ("LC-01", "LC-03"),
     profiles: Sequence[str] = ("full", "quick"),
+    exclusive: bool = False,
     registry: Registry | None = None,
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Register a check function under a stable ID.
 
     The function receives a :class:`~dufflebag_harness.conformance.CheckContext` and raises
     :class:`~dufflebag_harness.conformance.CheckFailed` with evidence when the extension
-    violates it.
+    violates it. ``exclusive`` checks run with no other check beside them (timing and
+    load); ``profiles`` name the profiles that run the check.
     """
 
     def deco(func: CheckFunc) -> CheckFunc:
@@ -175,6 +177,7 @@ def check(
             fix=fix or (func.__doc__ or "").strip(),
             blocked_by=tuple(b for b in blocked_by if b != id),
             profiles=tuple(profiles),
+            exclusive=exclusive,
         )
         (registry if registry is not None else REGISTRY).add(spec)
         return func

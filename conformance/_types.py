@@ -246,6 +246,9 @@ class CheckSpec:
     fix: str = ""
     blocked_by: tuple[str, ...] = ()
     profiles: tuple[str, ...] = ("full", "quick")
+    #: Runs with no other check beside it: its verdict rests on wall-clock timing or on
+    #: load, which a neighbour on the same cores would change.
+    exclusive: bool = False
 
     @property
     def area(self) -> str:

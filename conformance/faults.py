@@ -186,7 +186,7 @@ def _lagging(host: HostHandle, target: Call, ping: str, timeout_s: float) -> Ove
 
 
 @check(id="FI-05", title="A handler that awaits forever gets a 504 and starves no one",
-       requires=("REQ-6.1", "REQ-10.2"), severity=REQUIRED)
+       requires=("REQ-6.1", "REQ-10.2"), severity=REQUIRED, exclusive=True)
 def hang_times_out(ctx: CheckContext) -> None:
     """Let the host's timeout cancel a request: don't catch CancelledError (or
     BaseException) in middleware, and never hold a lock, semaphore or connection shared by
@@ -217,7 +217,7 @@ def hang_times_out(ctx: CheckContext) -> None:
 
 
 @check(id="FI-06", title="Handlers never block the event loop",
-       requires=("REQ-6.1", "REQ-10.2"), severity=REQUIRED)
+       requires=("REQ-6.1", "REQ-10.2"), severity=REQUIRED, exclusive=True)
 def no_loop_blocking(ctx: CheckContext) -> None:
     """Never do blocking work in an `async def` handler (time.sleep, sync HTTP or database
     clients, heavy CPU such as password hashing): await async APIs, or register the

@@ -83,7 +83,8 @@ def _median_decided(rounds: dict[str, list[dict[str, float]]], planned: int) -> 
 
 
 @check(id="PF-01", title="The extension adds under 5 ms (p95) to the platform's requests",
-       requires=("SC-PERF", "REQ-1.4", "REQ-4.1", "REQ-10.1"), severity=REQUIRED)
+       requires=("SC-PERF", "REQ-1.4", "REQ-4.1", "REQ-10.1"), severity=REQUIRED,
+       exclusive=True, blocked_by=("LC-01", "LC-03", "FI-06"))
 def overhead_on_platform(ctx: CheckContext) -> None:
     """Keep global middleware and hooks cheap: they run on every request of the platform.
     Do slow work (I/O, hashing, serialization) only on your own paths, off the
@@ -130,7 +131,8 @@ def overhead_on_platform(ctx: CheckContext) -> None:
 
 @check(id="PF-02",
        title="The extension's own GET routes answer within 10 ms of a trivial route (p95)",
-       requires=("REQ-10.1",), severity=ADVISORY)
+       requires=("REQ-10.1",), severity=ADVISORY,
+       exclusive=True, blocked_by=("LC-01", "LC-03", "FI-06"))
 def own_route_latency(ctx: CheckContext) -> None:
     """Answer your GET routes from indexed queries or caches; move heavy work off
     the request path. The baseline is another extension's trivial /ping."""
@@ -187,7 +189,8 @@ def _load_setup(ctx: CheckContext) -> tuple[HostHandle, list[LoadTarget]]:
 
 
 @check(id="PF-03", title="Under concurrent load every request is answered as when alone",
-       requires=("REQ-6.1", "REQ-10.1"), severity=REQUIRED)
+       requires=("REQ-6.1", "REQ-10.1"), severity=REQUIRED,
+       exclusive=True, blocked_by=("LC-01", "LC-03", "FI-06"))
 def load_without_failures(ctx: CheckContext) -> None:
     """Make handlers safe to run concurrently: no shared mutable state without a
     lock that waits, no "already running" errors, no resources opened per request
@@ -206,7 +209,8 @@ def load_without_failures(ctx: CheckContext) -> None:
 
 
 @check(id="PF-04", title="Memory stays bounded under load (no growth trend after gc)",
-       requires=("REQ-10.1", "REQ-10.2"), severity=REQUIRED)
+       requires=("REQ-10.1", "REQ-10.2"), severity=REQUIRED,
+       exclusive=True, blocked_by=("LC-01", "LC-03", "FI-06"))
 def memory_bounded(ctx: CheckContext) -> None:
     """Bound every cache and history you keep (size or age), key caches by
     something that repeats, and drop per-request data when the request ends."""

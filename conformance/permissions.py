@@ -144,7 +144,7 @@ def declared_capabilities_used(ctx: CheckContext) -> None:
        requires=("REQ-10.2", "REQ-10.1"), severity=REQUIRED,
        fix="Do the work inside the request: don't answer early and continue in a "
            "background task (the host can only count what is in flight), and don't answer "
-           "requests from hooks before the host's guard.")
+           "requests from hooks before the host's guard.", exclusive=True)
 def concurrency_limit_holds(ctx: CheckContext) -> None:
     """With slow handlers, at most quotas.concurrent_requests run at once; the rest get 503."""
     declared = ctx.manifest.quotas.concurrent_requests
@@ -181,7 +181,8 @@ def concurrency_limit_holds(ctx: CheckContext) -> None:
 @check(id="PE-04", title="The request timeout holds: slow requests end in 504 and stop",
        requires=("REQ-10.2", "REQ-6.1"), severity=REQUIRED,
        fix="Let the host cancel a request that runs too long: don't shield handlers from "
-           "cancellation, swallow CancelledError, or finish requests in background tasks.")
+           "cancellation, swallow CancelledError, or finish requests in background tasks.",
+       exclusive=True)
 def timeout_holds(ctx: CheckContext) -> None:
     """A handler slower than the timeout is answered 504 on time and does not run on."""
     host = ctx.host(options={"request_timeout_s": TIMEOUT_S})

@@ -39,9 +39,16 @@ def _split_only(value: str | None) -> list[str] | None:
               help="An extension this one depends on (repeatable); loaded beside it.")
 @click.option("--unsigned", is_flag=True,
               help="Use no signing key: write an unsigned bundle for `dufflebag-cert sign`.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Checks run at once, each on its own worker [default: the cores, at most "
+                   "2]. Timing and load checks always run alone.")
+@click.option("--deadline", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="SECONDS",
+              help="Start no check after this long [default: 600 full, 180 quick].")
 def certify_cmd(path: Path, out: Path | None, profile: str, only: str | None,
                 pg_dsn: str | None, seed: int | None, shuffle: bool,
-                with_: tuple[Path, ...], unsigned: bool) -> None:
+                with_: tuple[Path, ...], unsigned: bool, jobs: int | None,
+                deadline: float | None) -> None:
     """Certify the extension at PATH (folder, wheel or sdist).
 
     Exit 0 certified, 1 failed, 2 bad input or environment, 3 provisional,
@@ -59,7 +66,7 @@ def certify_cmd(path: Path, out: Path | None, profile: str, only: str | None,
     display = ProgressDisplay()
     opts = CertifyOptions(path=path, out=out, profile=profile, only=_split_only(only),
                           pg_dsn=pg_dsn, seed=seed, shuffle=shuffle, with_=with_,
-                          unsigned=unsigned)
+                          unsigned=unsigned, jobs=jobs, deadline_s=deadline)
     try:
         with signals_interrupt():
             outcome = certify(dataclasses.replace(opts, python_env=chosen()),

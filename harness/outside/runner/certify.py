@@ -89,6 +89,23 @@ class CertifyOptions:
     with_: Sequence[Path] = ()
     #: Hold no key and sign nothing: write an unsigned bundle for ``dufflebag-cert sign``.
     unsigned: bool = False
+    #: Checks run at once, each on its own worker (``None``: the machine's cores, at most
+    #: :data:`MAX_JOBS`). Timing and load checks always run alone.
+    jobs: int | None = None
+    #: Seconds after which no further check starts (``None``: the profile's deadline).
+    deadline_s: float | None = None
+
+
+#: Most lanes a run uses unless told otherwise: each is a worker and its hosts in memory.
+MAX_JOBS = 2
+#: A certification never runs longer than this before it stops starting checks (seconds):
+#: a generous multiple of what a well-behaved extension needs, so that only an extension
+#: that hangs (and only where the blocking checks did not already skip the rest) meets it.
+DEADLINES_S = {"full": 600.0, "quick": 180.0}
+
+
+def default_jobs() -> int:
+    return max(1, min(MAX_JOBS, os.cpu_count() or 1))
 
 
 @dataclass
@@ -167,6 +184,10 @@ def certify(opts: CertifyOptions, bus: EventBus | None = None) -> CertifyOutcome
         raise BadInput(f"--profile: {opts.profile!r} is not one of full, quick")
     if not opts.path.exists():
         raise BadInput(f"{opts.path}: no such file or directory")
+    if opts.jobs is not None and opts.jobs < 1:
+        raise BadInput(f"--jobs: {opts.jobs} is not a positive number of checks at once")
+    if opts.deadline_s is not None and opts.deadline_s <= 0:
+        raise BadInput(f"--deadline: {opts.deadline_s} is not a positive number of seconds")
     scratch: Path | None = None
     try:
         with interrupts_held():
@@ -316,7 +337,9 @@ def _run(opts: CertifyOptions, bus: EventBus, manifest: Manifest, digest_target:
                                                     dependencies),
                         companions=[c.name for c in companions], backends=backends,
                         start_reference=_WorkerFactory(None, companions, sandbox, backends),
-                        dependencies=[d.name for d in dependencies], tests=tests.result)
+                        dependencies=[d.name for d in dependencies], tests=tests.result,
+                        lanes=opts.jobs or default_jobs(),
+                        deadline_s=opts.deadline_s or DEADLINES_S[opts.profile])
     try:
         results = executor.run(plan)
     except (WorkerError, WorkerOpError) as exc:

@@ -7,6 +7,7 @@ another sees.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,10 +56,13 @@ class EventBus:
 
     def __init__(self, handlers: Sequence[Handler] = ()) -> None:
         self._handlers = list(handlers)
+        # checks run on several lanes: one event at a time reaches the handlers
+        self._lock = threading.RLock()
 
     def subscribe(self, handler: Handler) -> None:
         self._handlers.append(handler)
 
     def emit(self, event: Event) -> None:
-        for handler in self._handlers:
-            handler(event)
+        with self._lock:
+            for handler in self._handlers:
+                handler(event)

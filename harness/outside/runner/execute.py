@@ -1,7 +1,20 @@
-"""Run planned pairs: fresh hosts per check, blockers honoured, fail closed."""
+"""Run planned pairs: fresh hosts per check, blockers honoured, fail closed, in parallel.
+
+Pairs run on *lanes*: each lane has its own worker (and, when a check asks for one,
+its own clean reference worker), so two checks never share a worker and a check's
+``outside()`` view of "its" worker sees only its own hosts. A pair starts once every
+pair that blocks it has finished (its verdict then decides whether it runs at all).
+``exclusive`` checks, whose verdicts rest on wall-clock timing or load, run with
+nothing beside them: the scheduler lets the lanes drain first and starts nothing
+else until they are done, so parallelism cannot make a timing verdict flaky.
+
+A certification has a total deadline: pairs not started when it passes are skipped
+with the reason (a run with a skipped required check does not certify).
+"""
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -16,9 +29,85 @@ from dufflebag_harness.outside.runner.plan import PlannedPair
 from dufflebag_harness.outside.test_run import TestRunResult
 from dufflebag_harness.outside.worker_client import WorkerClient, WorkerError
 
+__all__ = ["Executor"]
+
+
+class _Lane:
+    """One worker at a time for one pair at a time; restarted when it dies.
+
+    :meth:`close` may come from another thread (an interrupted run) while this lane is
+    starting a worker: the worker is then closed as soon as it is whole, never kept.
+    """
+
+    def __init__(self, start_worker: Callable[[], WorkerClient],
+                 start_reference: Callable[[], WorkerClient] | None) -> None:
+        self._start_worker = start_worker
+        self._start_reference = start_reference
+        self.worker: WorkerClient | None = None
+        self.reference_worker: WorkerClient | None = None
+        self.notes: list[str] = []
+        self.infos: list[Any] = []
+        self.closed = False
+        self._lock = threading.Lock()
+
+    def _keep(self, made: WorkerClient) -> WorkerClient:
+        with self._lock:
+            if not self.closed:
+                return made
+        made.close()
+        raise WorkerError("the run is ending")
+
+    def ensure_worker(self) -> WorkerClient:
+        with self._lock:
+            if self.closed:
+                raise WorkerError("the run is ending")
+            current = self.worker
+        if current is not None and not current.dead:
+            return current
+        if current is not None:
+            self.notes.append(f"worker restarted after: {current.dead}")
+            self.retire()
+        made = self._keep(self._start_worker())
+        with self._lock:
+            self.worker = made
+        return made
+
+    def reference(self) -> WorkerClient:
+        """The clean worker (companions only), started on first use."""
+        if self._start_reference is None:
+            raise WorkerError("no reference worker factory")
+        with self._lock:
+            if self.closed:
+                raise WorkerError("the run is ending")
+            current = self.reference_worker
+        if current is not None and not current.dead:
+            return current
+        if current is not None:
+            current.close()
+        made = self._keep(self._start_reference())
+        with self._lock:
+            self.reference_worker = made
+        return made
+
+    def retire(self) -> None:
+        with self._lock:
+            worker, self.worker = self.worker, None
+        if worker is not None:
+            worker.close()
+            if hasattr(worker, "info"):
+                self.infos.append(worker.info)
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+            reference, self.reference_worker = self.reference_worker, None
+        self.retire()
+        if reference is not None:
+            reference.close()
+
 
 class Executor:
-    """Executes pairs one by one against a (restartable) worker."""
+    """Executes pairs on ``lanes`` workers at once (1: one after another)."""
 
     def __init__(
         self,
@@ -33,96 +122,175 @@ class Executor:
         start_reference: Callable[[], WorkerClient] | None = None,
         dependencies: Sequence[str] = (),
         tests: Callable[[], TestRunResult] | None = None,
+        lanes: int = 1,
+        deadline_s: float | None = None,
     ) -> None:
+        if lanes < 1:
+            raise ValueError("lanes must be at least 1")
         self.tests = tests
         self.dependencies = list(dependencies)
         self.backends = backends
-        self._start_reference = start_reference
-        self.reference_worker: WorkerClient | None = None
         self.manifest = manifest
         self.profile = profile
         self.seed = seed
         self.bus = bus
-        self._start_worker = start_worker
         self.companions = list(companions)
-        self.worker: WorkerClient | None = None
+        self.deadline_s = deadline_s
+        self._lanes = [_Lane(start_worker, start_reference) for _ in range(lanes)]
+        self._has_reference = start_reference is not None
         self.figures: dict[str, Any] = {}
-        self.worker_notes: list[str] = []
-        self.worker_infos: list[Any] = []
+        self._lock = threading.Lock()
 
-    def _ensure_worker(self) -> WorkerClient:
-        if self.worker is None or self.worker.dead:
-            if self.worker is not None:
-                self.worker_notes.append(f"worker restarted after: {self.worker.dead}")
-                self._retire()
-            self.worker = self._start_worker()
-        return self.worker
+    @property
+    def worker_infos(self) -> list[Any]:
+        return [info for lane in self._lanes for info in lane.infos]
 
-    def _reference(self) -> WorkerClient:
-        """The clean worker (companions only), started on first use."""
-        if self._start_reference is None:
-            raise WorkerError("no reference worker factory")
-        if self.reference_worker is None or self.reference_worker.dead:
-            if self.reference_worker is not None:
-                self.reference_worker.close()
-            self.reference_worker = self._start_reference()
-        return self.reference_worker
-
-    def _retire(self) -> None:
-        if self.worker is not None:
-            self.worker.close()
-            self.worker_infos.append(self.worker.info)
-            self.worker = None
+    @property
+    def worker_notes(self) -> list[str]:
+        return [note for lane in self._lanes for note in lane.notes]
 
     def close(self) -> None:
-        self._retire()
-        if self.reference_worker is not None:
-            self.reference_worker.close()
-            self.reference_worker = None
+        for lane in self._lanes:
+            lane.close()
 
+    # -- scheduling --------------------------------------------------------------
     def run(self, plan: Sequence[PlannedPair]) -> list[CheckResult]:
+        """Every pair's result, in plan order."""
+        pending = list(plan)
+        running: dict[str, PlannedPair] = {}
         results: dict[str, CheckResult] = {}
-        for planned in plan:
-            self.bus.emit(CheckStarted(planned.spec.id, planned.backend))
-            result = self._run_one(planned, results)
+        cond = threading.Condition()
+        started = time.monotonic()
+        failure: list[BaseException] = []
+
+        def settled(planned: PlannedPair) -> bool:
+            waiting = {p.pair for p in pending} | set(running)
+            return not any(f"{b}@{planned.backend}" in waiting for b in planned.spec.blocked_by)
+
+        def next_pair() -> PlannedPair | None:
+            if any(p.spec.exclusive for p in running.values()):
+                return None
+            for planned in pending:
+                if planned.skip_reason:
+                    return planned
+                if not settled(planned):
+                    continue
+                if planned.spec.exclusive and running:
+                    return None  # drain the lanes first; start nothing else meanwhile
+                return planned
+            return pending[0] if pending and not running else None  # a blocker cycle
+
+        def past_deadline() -> bool:
+            return self.deadline_s is not None and time.monotonic() - started > self.deadline_s
+
+        def lane_loop(lane: _Lane) -> None:
+            try:
+                while True:
+                    with cond:
+                        while True:
+                            if not pending or lane.closed:
+                                return
+                            if past_deadline():
+                                self._skip_rest(pending, results, cond)
+                                return
+                            planned = next_pair()
+                            if planned is not None:
+                                pending.remove(planned)
+                                running[planned.pair] = planned
+                                snapshot = dict(results)
+                                break
+                            cond.wait(0.5)
+                    self.bus.emit(CheckStarted(planned.spec.id, planned.backend))
+                    try:
+                        result = self._run_one(lane, planned, snapshot)
+                    finally:
+                        with cond:
+                            running.pop(planned.pair, None)
+                            cond.notify_all()
+                    with cond:
+                        results[planned.pair] = result
+                        cond.notify_all()
+                    self.bus.emit(CheckFinished(result))
+            except BaseException as exc:  # a harness bug: end the run, say it
+                failure.append(exc)
+                with cond:
+                    for other in self._lanes:
+                        other.closed = True
+                    cond.notify_all()
+
+        threads = [threading.Thread(target=lane_loop, args=(lane,), daemon=True,
+                                    name=f"dufflebag-lane-{i}")
+                   for i, lane in enumerate(self._lanes)]
+        for thread in threads:
+            thread.start()
+        try:
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(0.2)  # short joins: Ctrl-C and SIGTERM reach this thread
+        except BaseException:
+            with cond:
+                for lane in self._lanes:
+                    lane.closed = True
+                cond.notify_all()
+            self.close()  # kills what the lanes wait on
+            for thread in threads:
+                thread.join(60)  # a lane starting a worker closes it once it is whole
+            raise
+        if failure:
+            raise failure[0]
+        return [results[p.pair] for p in plan if p.pair in results]
+
+    def _skip_rest(self, pending: list[PlannedPair], results: dict[str, CheckResult],
+                   cond: threading.Condition) -> None:
+        """Called with ``cond`` held: the deadline passed, nothing more starts."""
+        for planned in list(pending):
+            pending.remove(planned)
+            spec = planned.spec
+            reason = planned.skip_reason or (
+                f"not started: the certification's deadline of {self.deadline_s:.0f} s passed")
+            result = CheckResult(check=spec.id, backend=planned.backend, status=Status.SKIPPED,
+                                 severity=spec.severity, title=spec.title, reason=reason)
             results[planned.pair] = result
             self.bus.emit(CheckFinished(result))
-        return list(results.values())
+        cond.notify_all()
 
-    def _blocked(self, planned: PlannedPair, done: dict[str, CheckResult]) -> str:
+    # -- one pair ----------------------------------------------------------------
+    @staticmethod
+    def _blocked(planned: PlannedPair, done: dict[str, CheckResult]) -> str:
         for blocker in planned.spec.blocked_by:
             prior = done.get(f"{blocker}@{planned.backend}")
             if prior is not None and prior.status in (Status.FAIL, Status.ERROR):
                 return f"blocked by {blocker}"
         return ""
 
-    def _run_one(self, planned: PlannedPair, done: dict[str, CheckResult]) -> CheckResult:
+    def _run_one(self, lane: _Lane, planned: PlannedPair,
+                 done: dict[str, CheckResult]) -> CheckResult:
         spec = planned.spec
         reason = planned.skip_reason or self._blocked(planned, done)
         if reason:
             return CheckResult(check=spec.id, backend=planned.backend, status=Status.SKIPPED,
                                severity=spec.severity, title=spec.title, reason=reason)
-        first = self._attempt(planned)
+        first = self._attempt(lane, planned)
         if first.status is Status.FAIL and spec.severity is Severity.REQUIRED:
-            second = self._attempt(planned)
+            second = self._attempt(lane, planned)
             if second.status is Status.PASS:
                 first.status = Status.FLAKY
                 first.reason = f"failed once, passed on re-run: {first.reason}"
             first.attempts = 2
         return first
 
-    def _attempt(self, planned: PlannedPair) -> CheckResult:
+    def _attempt(self, lane: _Lane, planned: PlannedPair) -> CheckResult:
         spec = planned.spec
         t0 = time.perf_counter()
         status, reason, evidence = Status.PASS, "", {}
         ctx: RunContext | None = None
         try:
-            worker = self._ensure_worker()
+            worker = lane.ensure_worker()
             ctx = RunContext(
                 check_id=spec.id, backend=planned.backend, profile=self.profile,
                 seed=self.seed, extension=self.manifest.name, manifest=self.manifest,
                 worker=worker, backends=self.backends, companion_names=self.companions,
-                reference=self._reference if self._start_reference else None,
+                reference=lane.reference if self._has_reference else None,
                 dependency_names=self.dependencies, tests=self.tests,
             )
             spec.func(ctx)
@@ -132,8 +300,8 @@ class Executor:
             status, reason = Status.SKIPPED, exc.reason
         except WorkerError as exc:
             status, reason = Status.ERROR, f"worker failed: {exc}"
-            if self.worker is not None:
-                evidence = {"worker_log_tail": self.worker.log_tail(2000)}
+            if lane.worker is not None:
+                evidence = {"worker_log_tail": lane.worker.log_tail(2000)}
         except HostStartError as exc:
             status, reason = Status.ERROR, str(exc)
         except Exception as exc:
@@ -143,7 +311,8 @@ class Executor:
         finally:
             if ctx is not None:
                 ctx.close()
-                self.figures.update(ctx.figures)
+                with self._lock:
+                    self.figures.update(ctx.figures)
         return CheckResult(
             check=spec.id, backend=planned.backend, status=status, severity=spec.severity,
             title=spec.title, reason=reason, evidence=evidence,

@@ -53,7 +53,8 @@ def plan_pairs(
     # blockers run before what they block (a stable sort keeps ID or shuffled order
     # within a depth), so verdicts never depend on the order
     depth = _blocker_depths(registry)
-    out.sort(key=lambda p: depth.get(p.spec.id, 0))
+    # exclusive checks (timing, load) last: they run alone, after the lanes drain
+    out.sort(key=lambda p: (p.spec.exclusive, depth.get(p.spec.id, 0)))
     return out
 
 

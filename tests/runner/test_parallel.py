@@ -1,0 +1,147 @@
+"""Checks run on two lanes at once, but never beside an exclusive (timing, load) check,
+never before what blocks them, and never past the certification's deadline.
+
+The checks here are stand-ins that record when they ran; each lane gets a stub worker
+(no extension code runs), so what is asserted is the executor's scheduling alone.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from _cli import write_extension
+
+from dufflebag_harness.conformance import CheckSpec, Severity, Status
+from dufflebag_harness.outside.loader import load_manifest
+from dufflebag_harness.outside.runner.backends import Backends
+from dufflebag_harness.outside.runner.events import EventBus
+from dufflebag_harness.outside.runner.execute import Executor
+from dufflebag_harness.outside.runner.plan import PlannedPair
+
+Span = tuple[str, float, float]
+
+
+class _StubWorker:
+    """Just enough of a worker for checks that never ask it for anything."""
+
+    dead = None
+
+    def close(self) -> None:
+        pass
+
+
+def _extension(tmp_path: Path) -> Path:
+    return write_extension(tmp_path, "lanes", """
+        from dufflebag_harness.sdk import Extension
+
+        class Ext(Extension):
+            pass
+    """)
+
+
+def _recorder(spans: list[Span], lock: threading.Lock, seconds: float,
+              fail: bool = False) -> Callable[[Any], None]:
+    def run(ctx: Any) -> None:
+        t0 = time.monotonic()
+        time.sleep(seconds)
+        with lock:
+            spans.append((ctx.check_id, t0, time.monotonic()))
+        if fail:
+            from dufflebag_harness.conformance import CheckFailed
+            raise CheckFailed("planted failure")
+    return run
+
+
+def _spec(check_id: str, func: Callable[[Any], None], *, exclusive: bool = False,
+          blocked_by: tuple[str, ...] = ()) -> CheckSpec:
+    return CheckSpec(id=check_id, title=check_id, requires=("REQ-1.1",),
+                     severity=Severity.REQUIRED, backends=("sqlite",), func=func,
+                     blocked_by=blocked_by, exclusive=exclusive)
+
+
+def _run(tmp_path: Path, specs: list[CheckSpec], *, lanes: int = 2,
+         deadline_s: float | None = None) -> dict[str, Any]:
+    started: list[Any] = []
+
+    def start_worker() -> Any:
+        worker = _StubWorker()
+        started.append(worker)
+        return worker
+
+    executor = Executor(manifest=load_manifest(_extension(tmp_path)), profile="full", seed=1,
+                        bus=EventBus(), start_worker=start_worker, companions=(),
+                        backends=Backends(), lanes=lanes, deadline_s=deadline_s)
+    try:
+        results = executor.run([PlannedPair(s, "sqlite") for s in specs])
+    finally:
+        executor.close()
+    return {"results": {r.check: r for r in results}, "workers": len(started)}
+
+
+def _overlap(a: Span, b: Span) -> bool:
+    return a[1] < b[2] and b[1] < a[2]
+
+
+def test_independent_checks_run_side_by_side_each_on_its_own_worker(tmp_path: Path) -> None:
+    spans: list[Span] = []
+    lock = threading.Lock()
+    specs = [_spec(f"XX-0{i}", _recorder(spans, lock, 0.4)) for i in range(1, 5)]
+    t0 = time.monotonic()
+    run = _run(tmp_path, specs)
+    took = time.monotonic() - t0
+    assert {r.status for r in run["results"].values()} == {Status.PASS}
+    assert run["workers"] == 2
+    assert any(_overlap(a, b) for a in spans for b in spans if a is not b)
+    assert took < 4 * 0.4  # one after another would take 1.6 s at least
+
+
+def test_an_exclusive_check_runs_alone(tmp_path: Path) -> None:
+    spans: list[Span] = []
+    lock = threading.Lock()
+    specs = [
+        _spec("XX-01", _recorder(spans, lock, 0.3)),
+        _spec("XX-02", _recorder(spans, lock, 0.3)),
+        _spec("PF-09", _recorder(spans, lock, 0.3), exclusive=True),
+        _spec("XX-03", _recorder(spans, lock, 0.3)),
+        _spec("XX-04", _recorder(spans, lock, 0.3)),
+        _spec("PF-08", _recorder(spans, lock, 0.3), exclusive=True),
+    ]
+    _run(tmp_path, specs)
+    alone = [s for s in spans if s[0].startswith("PF")]
+    assert len(alone) == 2 and len(spans) == 6
+    for exclusive in alone:
+        assert not [s for s in spans if s is not exclusive and _overlap(s, exclusive)]
+
+
+def test_a_blocked_check_waits_for_its_blocker_and_follows_its_verdict(tmp_path: Path) -> None:
+    spans: list[Span] = []
+    lock = threading.Lock()
+    specs = [
+        _spec("XX-01", _recorder(spans, lock, 0.5, fail=True)),
+        _spec("XX-02", _recorder(spans, lock, 0.1), blocked_by=("XX-01",)),
+        _spec("XX-03", _recorder(spans, lock, 0.1)),
+    ]
+    run = _run(tmp_path, specs)
+    assert run["results"]["XX-01"].status is Status.FAIL
+    assert run["results"]["XX-02"].status is Status.SKIPPED
+    assert run["results"]["XX-02"].reason == "blocked by XX-01"
+    assert run["results"]["XX-03"].status is Status.PASS
+    assert "XX-02" not in {s[0] for s in spans}
+
+
+def test_nothing_starts_after_the_deadline(tmp_path: Path) -> None:
+    spans: list[Span] = []
+    lock = threading.Lock()
+    specs = [_spec(f"XX-0{i}", _recorder(spans, lock, 0.6)) for i in range(1, 7)]
+    run = _run(tmp_path, specs, deadline_s=0.3)
+    statuses = [run["results"][f"XX-0{i}"].status for i in range(1, 7)]
+    # the two lanes' first checks had started; the rest never did
+    assert statuses.count(Status.PASS) == 2
+    assert statuses.count(Status.SKIPPED) == 4
+    skipped = [r for r in run["results"].values() if r.status is Status.SKIPPED]
+    assert all("deadline of 0 s passed" in r.reason for r in skipped)
+    assert len(spans) == 2
