@@ -14,7 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 from dufflebag_harness.conformance._registry import check
-from dufflebag_harness.conformance._types import REQUIRED, CheckContext, CheckFailed
+from dufflebag_harness.conformance._types import (
+    ADVISORY,
+    REQUIRED,
+    CheckContext,
+    CheckFailed,
+    CheckSkipped,
+)
+from dufflebag_harness.outside.environments.vulns import at_or_above
 from dufflebag_harness.outside.loader import RESERVED_TOP_LEVEL
 
 #: Start-up hooks: files the interpreter runs at start in every process of the environment.
@@ -73,3 +80,95 @@ def dependencies_isolated(ctx: CheckContext) -> None:
             f"{len(found)} finding(s) in dependencies (inherited), e.g. "
             f"{first['distribution']} {first['version']}: {first['file']}: {first['detail']}",
             {"findings": found[:40], "inherited": len(found), "own": 0})
+
+
+@check(id="DP-02", title="Dependency licences follow the marketplace's licence policy",
+       requires=("REQ-1.3",), severity=ADVISORY, blocked_by=(),
+       fix="Every package installed for the extension (and the extension itself) must have "
+           "an SPDX licence the policy given with --licence-policy admits: replace a "
+           "dependency whose licence is denied or not on the allow list, or ask the "
+           "marketplace. A package that states no licence does not pass an allow list.",
+       profiles=("full",))
+def licences_follow_policy(ctx: CheckContext) -> None:
+    """Every dependency's SPDX licence passes the marketplace's policy file."""
+    env = _environment(ctx)
+    if env is None:
+        return
+    policy = env.licence_policy
+    if policy is None:
+        raise CheckSkipped("no licence policy given (certify --licence-policy FILE)")
+    licences = {d.name: (d.version, d.licence or "NOASSERTION") for d in env.distributions}
+    found = [{"distribution": name, "version": licences[name][0], "licence": licences[name][1],
+              "detail": verdict, "origin": "inherited"}
+             for name, verdict in sorted(policy["verdicts"].items()) if verdict != "allowed"]
+    if policy["own"]["verdict"] != "allowed":
+        found.append({"distribution": ctx.manifest.name, "version": ctx.manifest.version,
+                      "licence": policy["own"]["licence"], "detail": policy["own"]["verdict"],
+                      "origin": "own"})
+    ctx.figure("licence_policy", {"packages": len(licences), "not_allowed": len(found)})
+    if found:
+        first = found[0]
+        raise CheckFailed(f"{len(found)} package(s) outside the licence policy "
+                          f"{policy['file']}, e.g. {first['distribution']} ({first['licence']}, "
+                          f"{first['origin']}): {first['detail']}",
+                          {"findings": found[:100], "policy": policy["file"]})
+
+
+def _vulnerabilities(ctx: CheckContext) -> dict[str, Any] | None:
+    env = _environment(ctx)
+    if env is None or env.vulnerabilities is None:
+        return None
+    scan: dict[str, Any] = env.vulnerabilities
+    if scan["skipped"]:
+        raise CheckSkipped(f"known vulnerabilities not scanned: {scan['skipped']}")
+    return scan
+
+
+def _listed(findings: list[dict[str, Any]]) -> str:
+    first = findings[0]
+    fixed = f", fixed in {first['fixed_in'][0]}" if first["fixed_in"] else ""
+    return (f"{first['package']} {first['version']}: {first['id']} ({first['severity']}, "
+            f"{first['origin']}{fixed})")
+
+
+@check(id="DP-03", title="No known vulnerability in the resolved dependencies",
+       requires=("REQ-1.3",), severity=ADVISORY, blocked_by=(),
+       fix="Upgrade each listed package to a release its advisory names as fixed (inherited: "
+           "a dependency; own: the extension's own distribution), or replace it. Offline, "
+           "scan against an OSV export with --vuln-db DIR.", profiles=("full",))
+def no_known_vulnerabilities(ctx: CheckContext) -> None:
+    """pip-audit (public database) or a given OSV export finds nothing in the resolved set."""
+    scan = _vulnerabilities(ctx)
+    if scan is None:
+        return
+    found = scan["findings"]
+    ctx.figure("known_vulnerabilities", {"source": scan["source"], "found": len(found)})
+    if found:
+        raise CheckFailed(f"{len(found)} known vulnerabilit{'y' if len(found) == 1 else 'ies'}"
+                          f" ({scan['source']}), e.g. {_listed(found)}",
+                          {"findings": found[:100], "source": scan["source"]})
+
+
+@check(id="DP-04", title="No known vulnerability at or above the marketplace's severity",
+       requires=("REQ-1.3",), severity=REQUIRED, blocked_by=(),
+       fix="The marketplace requires no known vulnerability at or above the severity given "
+           "with --fail-on-severity (one whose record states no severity counts): upgrade "
+           "the package to a fixed release or replace it. Without a threshold nothing here "
+           "is required (DP-03 lists every finding).", profiles=("full",))
+def no_severe_vulnerabilities(ctx: CheckContext) -> None:
+    """Findings at or above ``--fail-on-severity`` fail; below it they are DP-03's."""
+    env = _environment(ctx)
+    threshold = env.vulnerabilities.get("fail_on_severity") if env and env.vulnerabilities \
+        else None
+    if threshold is None:
+        return  # no threshold: DP-03 (advisory) reports what was found
+    scan = _vulnerabilities(ctx)
+    if scan is None:
+        return
+    severe = [f for f in scan["findings"] if at_or_above(f["severity"], threshold)]
+    if severe:
+        raise CheckFailed(f"{len(severe)} known vulnerabilit"
+                          f"{'y' if len(severe) == 1 else 'ies'} at or above {threshold} "
+                          f"({scan['source']}), e.g. {_listed(severe)}",
+                          {"findings": severe[:100], "threshold": threshold,
+                           "source": scan["source"]})

@@ -2,7 +2,8 @@
 
 Everything is built in a staging folder beside ``out_dir`` (same file system,
 so moves are atomic renames): the canonical ``report.json``, its detached
-signature and the renderings. Only when all of them exist are they moved into
+signature, the renderings and, when the extension declares Python dependencies, the
+CycloneDX SBOM the report binds by digest. Only when all of them exist are they moved into
 place. A fresh ``out_dir`` appears in one rename. In an existing one the old
 signature is removed first and the new one moved in last, so at no moment does
 the folder hold a signature that vouches for anything but the report beside
@@ -16,6 +17,7 @@ report says ``signer: null``, no signature is written and an old one is removed;
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -31,6 +33,7 @@ from dufflebag_harness.reports.render import (
     render_markdown,
     render_sarif,
 )
+from dufflebag_harness.reports.sbom import SBOM_NAME, sbom_bytes
 
 __all__ = ["BUNDLE_FILES", "OUTPUT_FILES", "OutputError", "SupportsSign", "write_outputs"]
 
@@ -93,6 +96,19 @@ def _publish(staging: Path, out_dir: Path, names: tuple[str, ...]) -> None:
         _sync_dir(out_dir)
 
 
+def _sbom(report: Mapping[str, Any]) -> bytes | None:
+    """The SBOM the report binds (made again from it: the same bytes), or None."""
+    deps = report.get("dependencies")
+    if not deps:
+        return None
+    data = sbom_bytes(report)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    if digest != deps["sbom"]["digest"]:
+        raise ReportInvalid("$.dependencies.sbom.digest",
+                            f"{deps['sbom']['digest']} is not the SBOM of this report ({digest})")
+    return data
+
+
 def write_outputs(report: Mapping[str, Any], out_dir: Path,
                   signer: SupportsSign | None) -> list[Path]:
     """Validate, sign and write ``report.json`` and its signature and renderings.
@@ -112,6 +128,9 @@ def write_outputs(report: Mapping[str, Any], out_dir: Path,
                             f"{named} is not the signing key {signer.fingerprint}")
     data = canonical_bytes(report)
     names = OUTPUT_FILES if signer is not None else BUNDLE_FILES
+    sbom = _sbom(report)
+    if sbom is not None:
+        names = (*names, SBOM_NAME)
     out_dir = Path(out_dir).absolute()
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"--out {out_dir}: exists and is not a folder")
@@ -123,6 +142,8 @@ def write_outputs(report: Mapping[str, Any], out_dir: Path,
     try:
         staging.chmod(0o755)  # mkdtemp makes it 0700; the outputs are meant to be shared
         contents: dict[str, bytes] = {REPORT: data}
+        if sbom is not None:
+            contents[SBOM_NAME] = sbom
         if signer is not None:
             contents[SIGNATURE] = signer.sign(data).encode("ascii")
         for name, render in _RENDERERS.items():

@@ -25,6 +25,7 @@ from dufflebag_harness.reports.canonical import ReportInvalid, canonical_bytes, 
 from dufflebag_harness.reports.catalogs import CatalogUnreadable, known_catalog_versions
 from dufflebag_harness.reports.keys import DEVELOPMENT_COMMENT
 from dufflebag_harness.reports.levels import LEVEL_RANK, sandbox_shortfall
+from dufflebag_harness.reports.sbom import sbom_problem
 
 if TYPE_CHECKING:
     from dufflebag_harness.outside.loader.digest import ArtifactDigest
@@ -53,7 +54,8 @@ class VerifyExit(enum.IntEnum):
     catalog version this harness does not know (pass ``--catalog``)."""
 
     ARTIFACT_MISMATCH = 13
-    """The artifact given is not the one the report certifies."""
+    """The artifact given is not the one the report certifies, or the SBOM beside the
+    report (``sbom.cdx.json``) is missing or not the one it binds by digest."""
 
     EXPIRED = 14
     """The report (or the signing key, or the signature) is not valid now."""
@@ -354,6 +356,10 @@ def verify(
                           f"the report was signed with development key {signer} "
                           "but does not say so")
         _check_catalog(report, known)
+        problem = sbom_problem(report, report_path.parent)
+        if problem is not None:
+            raise _Reject(VerifyExit.ARTIFACT_MISMATCH,
+                          f"{problem}: it is not the SBOM the report was signed with")
         if artifact is not None:
             _check_artifact(report, Path(artifact))
         moment = now or datetime.now(UTC)

@@ -75,11 +75,16 @@ def quotes_wheelhouse(dest: Path) -> Path:
 
 def rogue_wheelhouse(dest: Path) -> Path:
     """The quotes wheels and those the rogues declare: fastslug, whose wheel also installs
-    a start-up hook (a .pth file with an import line)."""
+    a start-up hook (a .pth file with an import line), and leftpadder 1.0.0, which the OSV
+    records in ``tests/data/osv`` list as vulnerable."""
     quotes_wheelhouse(dest)
     write_wheel(dest, "fastslug", "1.0.0", {
         "fastslug/__init__.py": "def shorten(slug, limit=40):\n"
                                 "    return slug[:limit].rstrip('-')\n",
         "fastslug-speedups.pth": "import os; os.environ.setdefault('FASTSLUG_SPEEDUPS', '1')\n",
+    })
+    write_wheel(dest, "leftpadder", "1.0.0", {
+        "leftpadder/__init__.py": "def pad(text, width, fill=' '):\n"
+                                  "    return text.rjust(width, fill)\n",
     })
     return dest

@@ -13,6 +13,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from dufflebag_harness.reports.levels import sandbox_shortfall
+from dufflebag_harness.reports.render._deps import dependency_view
 from dufflebag_harness.reports.render._figures import key_figures, raw_figures
 from dufflebag_harness.reports.render._view import INFLUENCED_NOTE, clean_text, view
 
@@ -44,4 +45,5 @@ def render_html(report: Mapping[str, Any]) -> str:
     figures = report.get("figures")
     template = _environment().get_template("report.html.j2")
     return template.render(v=v, r=report, s=v.summary, cards=key_figures(figures),
+                           deps=dependency_view(report),
                            raw_figures=raw_figures(figures))

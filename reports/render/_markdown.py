@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dufflebag_harness.reports.levels import sandbox_shortfall
+from dufflebag_harness.reports.render._deps import dependency_view
 from dufflebag_harness.reports.render._view import (
     INFLUENCED_NOTE,
     ReportView,
@@ -101,6 +102,31 @@ def _header(v: ReportView) -> list[str]:
     return lines
 
 
+def _dependency_lines(report: Mapping[str, Any]) -> list[str]:
+    deps = dependency_view(report)
+    if deps is None:
+        return []
+    lines = [f"### Python dependencies ({len(deps.rows)})", "",
+             f"{escape_markdown(deps.environment, 400)} · SBOM `{deps.sbom}` · "
+             f"{escape_markdown(deps.policy)} · known vulnerabilities "
+             f"{escape_markdown(deps.vulnerability_source)}", "",
+             "| package | version | licence (SPDX) | why installed | licence policy | "
+             "known vulnerabilities |", "|---|---|---|---|---|---|"]
+    lines += [f"| `{escape_markdown(p.name, 100)}` | {escape_markdown(p.version, 64)} | "
+              f"{escape_markdown(p.licence)} | {p.kind} | "
+              f"{escape_markdown(p.licence_verdict) or '—'} | "
+              f"{escape_markdown(p.vulnerabilities)} |" for p in deps.rows]
+    lines.append("")
+    if deps.findings:
+        lines += [f"Findings traced to a distribution ({len(deps.findings)}; inherited: in a "
+                  "dependency, own: in the extension's own distribution):", "",
+                  "| check | distribution | origin | finding |", "|---|---|---|---|"]
+        lines += [f"| `{f.check}` | {escape_markdown(f.distribution, 120)} | **{f.origin}** | "
+                  f"{escape_markdown(f.detail)} |" for f in deps.findings[:100]]
+        lines.append("")
+    return lines
+
+
 def render_markdown(report: Mapping[str, Any]) -> str:
     """A PR-comment summary: level, counts, failures with evidence, waivers, skipped."""
     v = view(report, evidence_limit=2048)
@@ -110,6 +136,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         lines += _evidence_blocks(v.problems)
     else:
         lines += ["No failures.", ""]
+    lines += _dependency_lines(report)
     waivers = report["waivers"]
     if waivers:
         lines += ["### Waivers", "", "| check | applied | expires | reason |", "|---|---|---|---|"]

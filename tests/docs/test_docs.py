@@ -107,11 +107,14 @@ SOURCES = [
     "harness/outside/loader/_tree.py",
     "reports/verify.py", "reports/keys.py", "reports/signing.py", "reports/_gpg.py",
     "reports/outputs.py", "reports/bundle.py", "reports/catalogs.py",
+    "harness/outside/environments/build.py",
+    "harness/outside/environments/prepare.py", "harness/outside/environments/policy.py",
+    "harness/outside/environments/vulns.py",
     "fixtures/plugin.py", "fixtures/_discovery.py",
 ]
 _RAISED = {"BadInput", "InternalError", "ArtifactError", "SigningError", "ScaffoldError",
            "GnupgHomeTooLong", "ExtensionNotFound", "BackendUnavailable", "OutputError",
-           "BundleRefused", "CatalogUnreadable", "_refuse"}
+           "BundleRefused", "CatalogUnreadable", "_refuse", "DependencyError"}
 
 
 def _text(node: ast.expr) -> str | None:

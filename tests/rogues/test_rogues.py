@@ -6,6 +6,7 @@ violates it, and certifying that rogue fails on exactly that check.
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from pathlib import Path
 
@@ -43,17 +44,22 @@ def test_every_required_check_has_a_rogue() -> None:
 
 @pytest.fixture(scope="session")
 def python_env(tmp_path_factory: pytest.TempPathFactory) -> PrepareOptions:
-    """Rogues that declare Python dependencies install them from a local wheelhouse only."""
+    """Rogues that declare Python dependencies install them from a local wheelhouse only
+    and are scanned against the OSV records the tests ship (offline)."""
     base = tmp_path_factory.mktemp("python-env")
     return PrepareOptions(find_links=(rogue_wheelhouse(base / "wheelhouse"),), no_index=True,
-                          cache=base / "cache")
+                          cache=base / "cache", vuln_db=ROOT / "tests" / "data" / "osv")
 
 
 @pytest.mark.parametrize("rogue", ROGUES, ids=lambda p: p.name)
 def test_rogue_fails_exactly_its_checks(rogue: Path, tmp_path: Path,
                                         python_env: PrepareOptions) -> None:
     expected = _expected(rogue)
-    refused = tomllib.loads((rogue / "expect.toml").read_text()).get("bad_input")
+    expect = tomllib.loads((rogue / "expect.toml").read_text())
+    refused = expect.get("bad_input")
+    if "vuln_db" in expect:  # scanned against the OSV records the tests ship
+        python_env = dataclasses.replace(python_env, vuln_db=ROOT / expect["vuln_db"],
+                                         fail_on_severity=expect.get("fail_on_severity"))
     opts = CertifyOptions(path=rogue, out=tmp_path / "out", profile="quick",
                           only=_only_for(expected), seed=1, python_env=python_env)
     if refused:  # refused before any check runs: exit 2, the message says why

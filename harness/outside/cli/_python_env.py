@@ -19,11 +19,13 @@ _KEY = "dufflebag.python_env"
 def python_env_options(func: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(func)
     def wrapper(*args: Any, find_links: tuple[Path, ...], no_index: bool,
-                **kwargs: Any) -> None:
+                licence_policy: Path | None, vuln_db: Path | None,
+                fail_on_severity: str | None, **kwargs: Any) -> None:
         from dufflebag_harness.outside.environments import PrepareOptions
 
         click.get_current_context().meta[_KEY] = PrepareOptions(
-            find_links=find_links, no_index=no_index)
+            find_links=find_links, no_index=no_index, licence_policy=licence_policy,
+            vuln_db=vuln_db, fail_on_severity=fail_on_severity)
         func(*args, **kwargs)
 
     options = [
@@ -33,6 +35,18 @@ def python_env_options(func: Callable[..., None]) -> Callable[..., None]:
                           "dependencies (repeatable)."),
         click.option("--no-index", is_flag=True,
                      help="Install those dependencies from --find-links only (offline)."),
+        click.option("--licence-policy", "licence_policy", type=click.Path(path_type=Path),
+                     default=None, metavar="FILE",
+                     help="TOML allow/deny lists of SPDX licence ids the dependencies' "
+                          "licences are judged by (DP-02, advisory)."),
+        click.option("--vuln-db", "vuln_db", type=click.Path(path_type=Path), default=None,
+                     metavar="DIR",
+                     help="An OSV export (a folder of OSV JSON records) to scan the "
+                          "dependencies against offline [default: pip-audit, online]."),
+        click.option("--fail-on-severity", "fail_on_severity",
+                     type=click.Choice(["low", "medium", "high", "critical"]), default=None,
+                     help="Known vulnerabilities at or above this severity fail the "
+                          "required DP-04 [default: none required; DP-03 lists them]."),
     ]
     decorated: Callable[..., None] = wrapper
     for option in reversed(options):

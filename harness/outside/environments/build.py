@@ -53,6 +53,8 @@ PTH_NAME = "_dufflebag_harness.pth"
 #: Written into the harness's distributions' stand-ins while resolving with uv.
 _STAND_IN = "dufflebag-harness-stand-in"
 _TIMEOUT_S = 900
+#: What a cached environment's record holds and how it is read: bump it when that changes.
+_FORMAT = 2
 _WOULD_INSTALL = re.compile(r"^\s*\+\s*([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)\s*$")
 
 
@@ -92,6 +94,7 @@ class Distribution:
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["top_level"] = list(self.top_level)
+        out["licence"] = self.licence or "NOASSERTION"
         out.pop("files")
         return out
 
@@ -119,18 +122,27 @@ class PythonEnvironment:
     declared_modules: dict[str, str] = field(default_factory=dict)
     #: Top-level modules of what is installed here but not declared -> distribution.
     installed_modules: dict[str, str] = field(default_factory=dict)
+    #: The marketplace's licence policy and its verdicts (``--licence-policy``), or None.
+    licence_policy: dict[str, Any] | None = None
+    #: The known-vulnerability scan of the resolved set (source, findings or why skipped).
+    vulnerabilities: dict[str, Any] | None = None
 
     def top_levels(self) -> dict[str, str]:
         """Top-level module name -> the distribution that provides it."""
         return {mod: d.name for d in self.distributions for mod in d.top_level}
 
-    def to_json(self) -> dict[str, Any]:
-        """For the report: no local paths."""
+    def report_section(self) -> dict[str, Any]:
+        """The report's ``dependencies`` section (no local paths); ``sbom`` is added when
+        the report is assembled."""
         return {
-            "key": self.key, "tool": self.tool, "reused": self.reused,
-            "build_s": round(self.build_s, 3), "source": self.source, "locked": self.locked,
-            "origin": self.origin, "requirements": list(self.requirements),
+            "environment": {
+                "key": self.key, "tool": self.tool, "reused": self.reused,
+                "build_s": round(self.build_s, 3), "source": self.source,
+                "locked": self.locked, "origin": self.origin,
+                "requirements": list(self.requirements)},
             "packages": [d.to_json() for d in self.distributions],
+            "licence_policy": self.licence_policy,
+            "vulnerabilities": self.vulnerabilities,
         }
 
 
@@ -323,7 +335,7 @@ def _wheel_hashes(find_links: Sequence[Path]) -> dict[tuple[str, str], str]:
 
 
 def _key(resolved: dict[str, str], hashes: dict[str, str], harness: dict[str, str]) -> str:
-    body = {"python": [sys.version, os.path.realpath(sys.executable)],
+    body = {"format": _FORMAT, "python": [sys.version, os.path.realpath(sys.executable)],
             "harness": harness, "site": harness_site_dirs(),
             "resolved": sorted(f"{n}=={v} {hashes.get(n, '')}" for n, v in resolved.items())}
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
@@ -371,11 +383,13 @@ def _licence(meta: Any) -> str:
         "License :: OSI Approved :: GNU General Public License v3 (GPLv3)": "GPL-3.0-only",
         "License :: OSI Approved :: GNU Lesser General Public License v3 (LGPLv3)":
             "LGPL-3.0-only",
+        "License :: OSI Approved :: GNU General Public License v2 or later (GPLv2+)":
+            "GPL-2.0-or-later",
+        "License :: OSI Approved :: Artistic License": "Artistic-1.0",
     }
-    for value in meta.get_all("Classifier") or []:
-        if value in classifiers:
-            return classifiers[value]
-    return ""
+    found = [classifiers[v] for v in meta.get_all("Classifier") or [] if v in classifiers]
+    # several licence classifiers: the package is offered under each (a disjunction)
+    return " OR ".join(dict.fromkeys(found))
 
 
 def read_installed(sp: Path, direct: set[str],
@@ -441,7 +455,7 @@ def _input_key(deps: PythonDependencies, opts: BuildOptions,
     body = {"requirements": list(deps.requirements),
             "lock": [[p.name, p.version, list(p.hashes)] for p in deps.lock],
             "wheels": sorted(f"{n}=={v} {h}" for (n, v), h in wheels.items()),
-            "no_index": opts.no_index, "harness": harness,
+            "no_index": opts.no_index, "harness": harness, "format": _FORMAT,
             "python": [sys.version, os.path.realpath(sys.executable)]}
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import email.parser
 import importlib.metadata
+import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from packaging.utils import canonicalize_name
 
 from dufflebag_harness.outside.environments.build import (
     BuildOptions,
@@ -14,6 +19,8 @@ from dufflebag_harness.outside.environments.build import (
     PythonEnvironment,
     build_environment,
 )
+from dufflebag_harness.outside.environments.policy import judge, read_policy
+from dufflebag_harness.outside.environments.vulns import SEVERITIES, scan
 from dufflebag_harness.outside.loader import Manifest
 
 __all__ = ["PrepareOptions", "prepare"]
@@ -29,6 +36,12 @@ class PrepareOptions:
     no_index: bool = False
     #: The cache folder (default ``DUFFLEBAG_CACHE_DIR`` or the XDG cache).
     cache: Path | None = None
+    #: The marketplace's licence policy (``--licence-policy FILE``: TOML allow/deny lists).
+    licence_policy: Path | None = None
+    #: An OSV export to scan against offline (``--vuln-db DIR``); None: pip-audit online.
+    vuln_db: Path | None = None
+    #: Known vulnerabilities at or above this severity fail DP-04 (``--fail-on-severity``).
+    fail_on_severity: str | None = None
 
 
 def prepare(manifest: Manifest, opts: PrepareOptions,
@@ -39,6 +52,12 @@ def prepare(manifest: Manifest, opts: PrepareOptions,
     for folder in opts.find_links:
         if not Path(folder).is_dir():
             raise DependencyError(f"--find-links {folder}: no such folder")
+    if opts.fail_on_severity is not None and opts.fail_on_severity not in SEVERITIES:
+        raise DependencyError(f"--fail-on-severity {opts.fail_on_severity!r}: not one of "
+                              f"{', '.join(SEVERITIES)}")
+    policy = read_policy(opts.licence_policy) if opts.licence_policy is not None else None
+    if opts.vuln_db is not None and not opts.vuln_db.is_dir():
+        raise DependencyError(f"--vuln-db {opts.vuln_db}: not a folder of OSV records")
     deps = manifest.python_dependencies
     if not deps:
         return manifest
@@ -49,7 +68,37 @@ def prepare(manifest: Manifest, opts: PrepareOptions,
         raise DependencyError(f"{manifest.name}'s Python dependencies: {exc}") from None
     notify(f"Python dependencies: environment {'reused' if env.reused else 'built'} "
            f"({len(env.distributions)} packages, {env.tool}, {env.build_s:.1f} s)")
-    return dataclasses.replace(manifest, environment=_declared(env, deps.names))
+    env = _declared(env, deps.names)
+    if policy is not None:
+        verdicts = {d.name: judge(d.licence, policy) for d in env.distributions}
+        own = judge(manifest.license, policy)
+        policy = {**policy, "verdicts": verdicts, "own": {"licence": manifest.license or
+                                                          "NOASSERTION", "verdict": own}}
+    packages = [(d.name, d.version, "inherited") for d in env.distributions]
+    project = _own_distribution(manifest.root)
+    if project is not None:
+        packages.append((*project, "own"))
+    vulnerabilities = {**scan(packages, opts.vuln_db), "fail_on_severity": opts.fail_on_severity}
+    if vulnerabilities["skipped"]:
+        notify(f"known vulnerabilities not scanned: {vulnerabilities['skipped']}")
+    env = dataclasses.replace(env, licence_policy=policy, vulnerabilities=vulnerabilities)
+    return dataclasses.replace(manifest, environment=env)
+
+
+def _own_distribution(root: Path) -> tuple[str, str] | None:
+    """The extension's own distribution (name, version) as it declares it, if it does."""
+    pyproject = root / "pyproject.toml"
+    with contextlib.suppress(OSError, ValueError):
+        if pyproject.is_file():
+            project = tomllib.loads(pyproject.read_text("utf-8")).get("project", {})
+            if isinstance(project.get("name"), str) and isinstance(project.get("version"), str):
+                return str(canonicalize_name(project["name"])), project["version"]
+            return None
+        for meta in root.glob("*.dist-info/METADATA"):
+            head = email.parser.Parser().parsestr(meta.read_text("utf-8"), headersonly=True)
+            if head.get("Name") and head.get("Version"):
+                return str(canonicalize_name(head["Name"])), str(head["Version"])
+    return None
 
 
 def _harness_top_level(name: str) -> tuple[str, ...]:

@@ -93,7 +93,7 @@ def assemble_report(
     m, d = record.manifest, record.digest
     # certify() refused any other profile before the run started
     profile = cast(Literal["full", "quick"], record.profile)
-    return dict(build_report(
+    report = dict(build_report(
         report_id=record.run_id,
         harness={"name": "dufflebag-harness", "version": __version__,
                  "digest": harness_digest()},
@@ -112,3 +112,9 @@ def assemble_report(
         waivers=[w.to_json() for w in m.waivers],
         signer={"fingerprint": fingerprint, "development_key": development_key},
     ))
+    if m.environment is not None:  # its declared Python dependencies: what ran, and the SBOM
+        from dufflebag_harness.reports.sbom import attach_sbom
+
+        report["dependencies"] = m.environment.report_section()
+        attach_sbom(report)
+    return report
