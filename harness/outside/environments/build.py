@@ -54,7 +54,7 @@ PTH_NAME = "_dufflebag_harness.pth"
 _STAND_IN = "dufflebag-harness-stand-in"
 _TIMEOUT_S = 900
 #: What a cached environment's record holds and how it is read: bump it when that changes.
-_FORMAT = 2
+_FORMAT = 3
 _WOULD_INSTALL = re.compile(r"^\s*\+\s*([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)\s*$")
 
 
@@ -523,6 +523,11 @@ def _build(env_dir: Path, sp: Path, python: str, deps: PythonDependencies,
         raise DependencyError(f"installing: {', '.join(missing)} not in the environment")
     version = _run([uv, "--version"], "uv").split()[1] if uv else \
         importlib.metadata.version("pip")
+    # bytecode now, named as the files will be named once moved into place: the folder is
+    # read-only in the sandbox, where the worker's -I ignores PYTHONDONTWRITEBYTECODE and
+    # importing would try to write it (a write outside the extension's storage, IS-10)
+    _run([sys.executable, "-m", "compileall", "-q", "-j", "0", "-d",
+          str(final / sp.relative_to(env_dir)), str(sp)], "compiling the environment")
     shutil.rmtree(work)
     record = {
         "key": f"sha256:{key}", "site_packages": str(final / sp.relative_to(env_dir)),
