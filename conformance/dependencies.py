@@ -21,11 +21,20 @@ from dufflebag_harness.conformance._types import (
     CheckFailed,
     CheckSkipped,
 )
-from dufflebag_harness.outside.environments.vulns import at_or_above
 from dufflebag_harness.outside.loader import RESERVED_TOP_LEVEL
+
+#: Severities, lowest first (as ``dufflebag_harness.outside.environments.vulns`` has them).
+_SEVERITIES = ("low", "medium", "high", "critical")
 
 #: Start-up hooks: files the interpreter runs at start in every process of the environment.
 _HOOKS = ("sitecustomize", "usercustomize")
+
+
+def at_or_above(severity: str, threshold: str) -> bool:
+    """A finding whose record states no severity meets any threshold (fail closed)."""
+    if severity not in _SEVERITIES:
+        return True
+    return _SEVERITIES.index(severity) >= _SEVERITIES.index(threshold)
 
 
 def _environment(ctx: CheckContext) -> Any:

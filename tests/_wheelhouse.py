@@ -48,15 +48,16 @@ def write_wheel(dest: Path, name: str, version: str, files: Mapping[str, str],
     return wheel
 
 
-def write_sdist(dest: Path, name: str, version: str) -> Path:
-    """An sdist only (a setup.py that would run when built)."""
+def write_sdist(dest: Path, name: str, version: str, setup_py: str | None = None) -> Path:
+    """An sdist only: ``setup_py`` (setuptools) runs when it is built; by default one that
+    refuses to build."""
     dist = f"{name.replace('-', '_')}-{version}"
     dest.mkdir(parents=True, exist_ok=True)
     sdist = dest / f"{dist}.tar.gz"
     with tarfile.open(sdist, "w:gz") as tar:
         for rel, text in {
             "PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-            "setup.py": "raise SystemExit('building ran the package code')\n",
+            "setup.py": setup_py or "raise SystemExit('this package does not build')\n",
         }.items():
             data = text.encode()
             member = tarfile.TarInfo(f"{dist}/{rel}")

@@ -109,7 +109,7 @@ SOURCES = [
     "reports/outputs.py", "reports/bundle.py", "reports/catalogs.py",
     "harness/outside/environments/build.py",
     "harness/outside/environments/prepare.py", "harness/outside/environments/policy.py",
-    "harness/outside/environments/vulns.py",
+    "harness/outside/environments/vulns.py", "harness/outside/environments/sdists.py",
     "fixtures/plugin.py", "fixtures/_discovery.py",
 ]
 _RAISED = {"BadInput", "InternalError", "ArtifactError", "SigningError", "ScaffoldError",

@@ -96,11 +96,40 @@ def test_a_dependency_of_a_dependency_against_the_harness_is_refused(
     assert "starlette" in str(err.value) and "oldweb" in str(err.value)
 
 
-def test_an_sdist_is_never_built(tmp_path: Path, wheelhouse: Path) -> None:
-    write_sdist(wheelhouse, "buildme", "1.0")
+#: An sdist whose build records what it could see: run in the sandbox, it cannot see a
+#: file of the parent's, and what it wrote into its package says so.
+BUILD_REPORTS = """\
+import os
+from setuptools import setup
+
+os.makedirs("buildme", exist_ok=True)
+with open("buildme/__init__.py", "w") as out:
+    out.write(f"SAW_PARENT_FILE = {os.path.exists(PARENT_FILE)!r}\\n")
+setup(name="buildme", version="1.0", packages=["buildme"])
+"""
+
+
+def test_an_sdist_is_built_in_the_sandbox_never_here(tmp_path: Path, wheelhouse: Path) -> None:
+    parent_file = tmp_path / "parent-only.txt"
+    parent_file.write_text("the parent's")
+    write_sdist(wheelhouse, "buildme", "1.0",
+                f"PARENT_FILE = {str(parent_file)!r}\n" + BUILD_REPORTS)
+    env = build_environment(_deps("buildme"), _opts(tmp_path, wheelhouse))
+    assert env.built_in_sandbox == ("buildme-1.0.tar.gz",)
+    assert [d.name for d in env.distributions] == ["buildme"]
+    # the build ran where the parent's files are not: it saw no such file
+    assert _python(env.python, "import buildme; print(buildme.SAW_PARENT_FILE)") == "False"
+    again = build_environment(_deps("buildme"), _opts(tmp_path, wheelhouse))
+    assert again.reused and again.path == env.path  # not built again
+
+
+def test_an_sdist_that_fails_to_build_is_named(tmp_path: Path, wheelhouse: Path) -> None:
+    write_sdist(wheelhouse, "nobuild", "1.0")
     with pytest.raises(DependencyError) as err:
-        build_environment(_deps("buildme"), _opts(tmp_path, wheelhouse))
-    assert "buildme" in str(err.value) and "only wheels" in str(err.value)
+        build_environment(_deps("nobuild"), _opts(tmp_path, wheelhouse))
+    message = str(err.value)
+    assert "building nobuild-1.0.tar.gz in the sandbox failed" in message
+    assert "this package does not build" in message
 
 
 def test_a_missing_package_is_named(tmp_path: Path, wheelhouse: Path) -> None:

@@ -15,6 +15,7 @@ the same way reuses the folder.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import email.parser
 import hashlib
 import importlib.metadata
@@ -116,6 +117,8 @@ class PythonEnvironment:
     build_s: float
     #: Where packages could come from, as the report says it.
     origin: str = ""
+    #: sdists built into wheels in the sandbox for it (file names).
+    built_in_sandbox: tuple[str, ...] = ()
     harness_packages: dict[str, str] = field(default_factory=dict)
     #: Top-level modules of the declared dependencies -> distribution (SE-03 allows them),
     #: whether installed here or provided by the harness.
@@ -139,7 +142,8 @@ class PythonEnvironment:
                 "key": self.key, "tool": self.tool, "reused": self.reused,
                 "build_s": round(self.build_s, 3), "source": self.source,
                 "locked": self.locked, "origin": self.origin,
-                "requirements": list(self.requirements)},
+                "requirements": list(self.requirements),
+                "built_in_sandbox": list(self.built_in_sandbox)},
             "packages": [d.to_json() for d in self.distributions],
             "licence_policy": self.licence_policy,
             "vulnerabilities": self.vulnerabilities,
@@ -237,8 +241,9 @@ def _explain(output: str) -> str:
     lowered = text.lower()
     if any(hint in lowered for hint in ("no-build", "no binary distribution", "only-binary",
                                         "not available as a wheel", "has no wheel")):
-        text += ("\n(only wheels are installed: building an sdist runs its code, and the "
-                 "harness does not build dependencies; add a wheel of it to --find-links)")
+        text += ("\n(only wheels are installed here: a package without one is built in the "
+                 "sandbox, and only from its sdist in a --find-links folder; put its wheel or "
+                 "its sdist there)")
     return text[-2000:]
 
 
@@ -332,6 +337,13 @@ def _wheel_hashes(find_links: Sequence[Path]) -> dict[tuple[str, str], str]:
                 out.setdefault((name, str(version)),
                                hashlib.sha256(wheel.read_bytes()).hexdigest())
     return out
+
+
+def _sdist_hashes(find_links: Sequence[Path]) -> list[str]:
+    """``file sha256`` of every sdist in the wheelhouses (what a build would start from)."""
+    return [f"{p.name} {hashlib.sha256(p.read_bytes()).hexdigest()}"
+            for folder in find_links for p in sorted(Path(folder).iterdir())
+            if p.name.endswith((".tar.gz", ".zip"))]
 
 
 def _key(resolved: dict[str, str], hashes: dict[str, str], harness: dict[str, str]) -> str:
@@ -436,11 +448,13 @@ def _load(path: Path, reused: bool, build_s: float) -> PythonEnvironment:
         site_packages=Path(data["site_packages"]), distributions=dists,
         requirements=tuple(data["requirements"]), source=data["source"],
         locked=data["locked"], tool=data["tool"], reused=reused, build_s=build_s,
-        origin=data["origin"], harness_packages=data["harness_packages"])
+        origin=data["origin"], harness_packages=data["harness_packages"],
+        built_in_sandbox=tuple(data.get("built_in_sandbox", ())))
 
 
 def _origin(opts: BuildOptions) -> str:
-    parts = [f"wheelhouse {Path(f).name}" for f in opts.find_links]
+    parts = [f"wheelhouse {Path(f).name}" if Path(f).name != "built-wheels"
+             else "wheels built from sdists in the sandbox" for f in opts.find_links]
     if not opts.no_index:
         parts.append("the package index")
     return ", ".join(parts) or "nothing"
@@ -455,6 +469,7 @@ def _input_key(deps: PythonDependencies, opts: BuildOptions,
     body = {"requirements": list(deps.requirements),
             "lock": [[p.name, p.version, list(p.hashes)] for p in deps.lock],
             "wheels": sorted(f"{n}=={v} {h}" for (n, v), h in wheels.items()),
+            "sdists": _sdist_hashes(opts.find_links),
             "no_index": opts.no_index, "harness": harness, "format": _FORMAT,
             "python": [sys.version, os.path.realpath(sys.executable)]}
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
@@ -488,7 +503,8 @@ def build_environment(deps: PythonDependencies, opts: BuildOptions) -> PythonEnv
         python = str(env_dir / "bin" / "python")
         if uv is not None:
             _stand_ins(sp, metadata)
-        resolved = _resolve(python, deps, harness, opts, uv, work)
+        resolved, opts, built = _resolve_building(python, deps, harness, opts, uv, work)
+        found = _wheel_hashes(opts.find_links)
         hashes = {n: found[(n, v)] for n, v in resolved.items() if (n, v) in found}
         for pin in deps.lock:
             hashes.setdefault(pin.name, pin.hashes[0])
@@ -497,7 +513,7 @@ def build_environment(deps: PythonDependencies, opts: BuildOptions) -> PythonEnv
         reused = (final / RECORD_NAME).is_file()
         if not reused:
             _build(env_dir, sp, python, deps, resolved, hashes, harness, opts, uv, work,
-                   key, tool, final)
+                   key, tool, final, built)
         if inputs is not None:
             resolutions.mkdir(exist_ok=True)
             (resolutions / inputs).write_text(final.name + "\n")
@@ -506,10 +522,39 @@ def build_environment(deps: PythonDependencies, opts: BuildOptions) -> PythonEnv
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _resolve_building(python: str, deps: PythonDependencies, harness: dict[str, str],
+                      opts: BuildOptions, uv: str | None,
+                      work: Path) -> tuple[dict[str, str], BuildOptions, list[str]]:
+    """:func:`_resolve`; a package refused for having no wheel whose sdist is in a
+    wheelhouse is built into one in the sandbox, and resolution tried again. Returns the
+    set, the options with the built wheels' folder added, and the sdists built."""
+    from dufflebag_harness.outside.environments.sdists import (
+        build_in_sandbox,
+        needs_wheel,
+        sdist_for,
+    )
+
+    built: list[str] = []
+    wheels = work / "built-wheels"
+    for _ in range(20):
+        try:
+            return _resolve(python, deps, harness, opts, uv, work), opts, built
+        except DependencyError as exc:
+            name = needs_wheel(str(exc))
+            sdist = sdist_for(name, opts.find_links) if name else None
+            if sdist is None or sdist.name in built:
+                raise
+            build_in_sandbox(sdist, wheels)
+            built.append(sdist.name)
+            if wheels not in opts.find_links:
+                opts = dataclasses.replace(opts, find_links=(*opts.find_links, wheels))
+    raise DependencyError(f"resolving {deps.source}: more than 20 sdists to build")
+
+
 def _build(env_dir: Path, sp: Path, python: str, deps: PythonDependencies,
            resolved: dict[str, str], hashes: dict[str, str], harness: dict[str, str],
            opts: BuildOptions, uv: str | None, work: Path, key: str, tool: str,
-           final: Path) -> None:
+           final: Path, built: Sequence[str] = ()) -> None:
     if resolved:
         _install(python, sp, deps, resolved, hashes, opts, uv, work)
     else:
@@ -535,7 +580,7 @@ def _build(env_dir: Path, sp: Path, python: str, deps: PythonDependencies,
                            "files": list(d.files)} for d in dists],
         "requirements": list(deps.requirements), "source": deps.source,
         "locked": bool(deps.lock), "tool": f"{tool} {version}", "origin": _origin(opts),
-        "harness_packages": harness,
+        "harness_packages": harness, "built_in_sandbox": list(built),
     }
     (env_dir / RECORD_NAME).write_text(json.dumps(record, indent=1, sort_keys=True))
     _open_up(env_dir)
