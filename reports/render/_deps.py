@@ -46,9 +46,13 @@ def _findings(report: Mapping[str, Any]) -> list[TracedFinding]:
     out = []
     for result in report["results"]:
         evidence = result.get("evidence")
-        items = evidence.get("findings") if isinstance(evidence, dict) else None
-        if not isinstance(items, list):
+        if not isinstance(evidence, dict):
             continue
+        items: list[Any] = []
+        for key in ("findings", "traced"):
+            value = evidence.get(key)
+            if isinstance(value, list):
+                items += value
         for item in items:
             if isinstance(item, dict) and item.get("origin") in ("inherited", "own"):
                 detail = item.get("detail") or item.get("summary") or item.get("id") or ""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from dufflebag_harness import HOST_API_VERSION, __version__
 from dufflebag_harness.conformance import Catalog, CheckResult
+from dufflebag_harness.outside.environments.trace import trace_result
 from dufflebag_harness.outside.loader import ArtifactDigest, Manifest
 from dufflebag_harness.outside.runner.environment import environment_facts, harness_digest
 from dufflebag_harness.outside.worker_client import WorkerInfo
@@ -106,7 +107,9 @@ def assemble_report(
              "seed": record.seed, "started": utc_timestamp(record.started),
              "finished": utc_timestamp(record.finished),
              "duration_s": round(record.duration_s, 3)},
-        results=[clean_result(r.to_json()) for r in record.results],
+        # a failure naming a dependency's files is marked inherited (evidence.traced)
+        results=[clean_result(trace_result(r.to_json(), m.environment))
+                 for r in record.results],
         unplanned=UNPLANNED_REASON,
         figures=record.figures,
         waivers=[w.to_json() for w in m.waivers],
