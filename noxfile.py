@@ -70,12 +70,14 @@ def html(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks of the host's per-request cost against bare Starlette (pytest-benchmark;
-    fails when a target is missed), then the database figures. Arguments go to pytest."""
+    fails when a target is missed), then the database figures, what the sandbox costs,
+    and certification wall times as ratios to pytest's start-up. Arguments go to pytest."""
     session.install("-c", CONSTRAINTS, ".[dev]")
     session.run("python", "-m", "pytest", "tests/bench/bench_host.py", "-p", "no:cacheprovider",
                 "--benchmark-disable-gc", "--benchmark-json=bench-host.json", *session.posargs)
     session.run("python", "-m", "tests.db.bench_db")
     session.run("python", "-m", "tests.bench.bench_sandbox", "quick", "2")
+    session.run("python", "-m", "tests.bench.bench_certify", "2")
 
 
 #: The checks the load session runs: overhead, locust load, memory, ten extensions at once.

@@ -9,7 +9,7 @@ import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     import httpx
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from dufflebag_harness.outside.loader import Manifest
 
 BACKENDS = ("mock", "sqlite", "postgresql")
+
+T = TypeVar("T")
 
 
 class Severity(enum.StrEnum):
@@ -221,6 +223,12 @@ class CheckContext(Protocol):
         most 1 MiB per target), ``received_bytes``, ``truncated``, ``requests``
         (``method``, ``path``, ``status``), ``error``. Empty when nothing is declared.
         Not self-reported."""
+        ...
+    def once(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()`` run once per certification (and per attempt of a re-run) by the
+        first check that asks for ``key``; every other check gets the same value. For
+        measurements two checks judge differently (one load run, two verdicts). A check
+        that reads a value computed with probes is self-reported too."""
         ...
     def test_run(self) -> TestRun:
         """The extension's tests (``[tests]`` of its manifest) run under the harness's

@@ -89,7 +89,7 @@ def _fail_on(tally: Tally, what: str, evidence: dict[str, Any]) -> None:
 
 @check(id="CC-01", title="Concurrent requests across ten extensions get their own answers",
        requires=("REQ-6.1", "REQ-1.3"), severity=REQUIRED,
-       exclusive=True, blocked_by=("LC-01", "LC-03", "FI-06"))
+       blocked_by=("LC-01", "LC-03", "FI-06"), profiles=("full",))
 def uncrossed_answers(ctx: CheckContext) -> None:
     """Keep per-request data per request: in local variables, the ASGI scope or a
     contextvar — never in module globals or on the middleware object, which every
@@ -130,7 +130,7 @@ def _cycle(admin: TimedClient, names: list[str], toggles: int,
 
 @check(id="CC-02", title="Enable and disable under load: no 5xx, no wrong data, no deadlock",
        requires=("REQ-2.1", "REQ-2.2", "REQ-6.1"), severity=REQUIRED,
-       exclusive=True, blocked_by=("LC-01", "LC-03", "FI-06"))
+       blocked_by=("LC-01", "LC-03", "FI-06"), profiles=("full",))
 def toggles_under_load(ctx: CheckContext) -> None:
     """Don't pair work across hooks (a pre_request that reserves, a post_request that
     releases): a disabled extension's hooks are skipped, in-flight requests

@@ -87,7 +87,8 @@ def _admitted(schema: Mapping[str, Any], count: int, seed: int) -> list[dict[str
 
 
 @check(id="CF-01", title="config_schema is a valid JSON Schema for an object",
-       requires=("REQ-7.1", "REQ-7.2"), severity=REQUIRED, blocked_by=("LC-01",))
+       requires=("REQ-7.1", "REQ-7.2"), severity=REQUIRED, blocked_by=("LC-01",),
+       profiles=("full",))
 def schema_is_valid(ctx: CheckContext) -> None:
     """Write `config_schema` as JSON Schema draft 2020-12 (or name your draft in `$schema`)
     with `"type": "object"`; check it with `validator_for(s).check_schema(s)` (jsonschema)."""
@@ -110,7 +111,8 @@ def schema_is_valid(ctx: CheckContext) -> None:
 
 
 @check(id="CF-02", title="default_config is valid against config_schema",
-       requires=("REQ-7.2", "REQ-7.3"), severity=REQUIRED, blocked_by=("LC-01", "CF-01"))
+       requires=("REQ-7.2", "REQ-7.3"), severity=REQUIRED, blocked_by=("LC-01", "CF-01"),
+       profiles=("full",))
 def defaults_are_valid(ctx: CheckContext) -> None:
     """Keep `default_config` in step with `config_schema`: every default must be a value the
     schema admits, or the extension cannot start without a configuration."""
@@ -126,7 +128,8 @@ def defaults_are_valid(ctx: CheckContext) -> None:
 
 
 @check(id="CF-03", title="Every configuration the schema admits is applied without crashing",
-       requires=("REQ-7.2", "REQ-2.3", "REQ-6.1"), severity=REQUIRED, blocked_by=_LOADED)
+       requires=("REQ-7.2", "REQ-2.3", "REQ-6.1"), severity=REQUIRED, blocked_by=_LOADED,
+       profiles=("full",))
 def admitted_configs_apply(ctx: CheckContext) -> None:
     """Make `apply_config` total over what `config_schema` admits: handle every admitted value
     (zero, empty strings and lists, unicode, integral floats like 3.0); refuse deliberately with
@@ -164,7 +167,8 @@ def admitted_configs_apply(ctx: CheckContext) -> None:
 
 
 @check(id="CF-04", title="Invalid configuration is refused with its JSON path; nothing applied",
-       requires=("REQ-7.2", "REQ-7.3"), severity=REQUIRED, blocked_by=_LOADED)
+       requires=("REQ-7.2", "REQ-7.3"), severity=REQUIRED, blocked_by=_LOADED,
+       profiles=("full",))
 def invalid_refused_with_path(ctx: CheckContext) -> None:
     """Give every setting of `default_config` a `type` (and bounds) in `config_schema`, so a
     wrong value is refused by the host with its JSON path (`$.retries: ...`) before your code
@@ -215,7 +219,8 @@ def _reload_target(host: HostHandle, ctx: CheckContext, schema: dict[str, Any],
 
 
 @check(id="CF-05", title="A hot reload applies without restart",
-       requires=("REQ-2.3", "REQ-7.4"), severity=REQUIRED, blocked_by=_LOADED)
+       requires=("REQ-2.3", "REQ-7.4"), severity=REQUIRED, blocked_by=_LOADED,
+       profiles=("full",))
 def hot_reload_applies(ctx: CheckContext) -> None:
     """Apply everything in `apply_config` (or read `services.config` when you need a value):
     whatever you compute from configuration in `initialize` or `start` goes stale on reload."""
@@ -245,7 +250,8 @@ def hot_reload_applies(ctx: CheckContext) -> None:
 
 
 @check(id="CF-06", title="A refused reload keeps the old configuration, in full",
-       requires=("REQ-2.3", "REQ-7.3"), severity=REQUIRED, blocked_by=_LOADED)
+       requires=("REQ-2.3", "REQ-7.3"), severity=REQUIRED, blocked_by=_LOADED,
+       profiles=("full",))
 def refused_reload_keeps_old(ctx: CheckContext) -> None:
     """In `apply_config`, validate everything first and assign only at the end (build a new
     settings object, then swap it in): a refusal must leave nothing half-applied."""

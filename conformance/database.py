@@ -125,7 +125,7 @@ def _cross_schema_sql(other: str) -> list[str]:
        title="The extension's database cannot read or write other extensions' schemas or "
              "the core tables",
        requires=("REQ-1.3", "REQ-1.5"), severity=REQUIRED, backends=BACKENDS,
-       blocked_by=AFTER_MIGRATIONS)
+       blocked_by=AFTER_MIGRATIONS, profiles=("full",))
 def database_isolated(ctx: CheckContext) -> None:
     """Use only `services.database`, unqualified SQL, your own tables. Never dig another
     connection out of the process (gc, sys.modules, the host's objects): the host's users
@@ -173,7 +173,8 @@ def database_isolated(ctx: CheckContext) -> None:
 # -- DB-01 .. DB-05 ----------------------------------------------------------------------
 
 @check(id="DB-01", title="Migrations apply and are tracked in ext_migrations",
-       requires=("REQ-1.5", "REQ-8.3"), severity=REQUIRED, backends=BACKENDS)
+       requires=("REQ-1.5", "REQ-8.3"), severity=REQUIRED, backends=BACKENDS,
+       profiles=("full",))
 def migrations_tracked(ctx: CheckContext) -> None:
     """Write migrations in SQL both SQLite and PostgreSQL accept (no AUTOINCREMENT, SERIAL,
     PRAGMA or dialect-only types); never write to `ext_migrations` yourself."""
@@ -213,7 +214,7 @@ def migrations_tracked(ctx: CheckContext) -> None:
 
 @check(id="DB-02", title="Re-running migrations after the extension ran is a no-op",
        requires=("REQ-1.5",), severity=REQUIRED, backends=BACKENDS,
-       blocked_by=AFTER_MIGRATIONS)
+       blocked_by=AFTER_MIGRATIONS, profiles=("full",))
 def rerun_is_noop(ctx: CheckContext) -> None:
     """Leave `ext_migrations` alone (no truncating 'every table' of your schema), and keep
     migration texts constant, so the next start finds everything applied."""
@@ -244,7 +245,7 @@ def rerun_is_noop(ctx: CheckContext) -> None:
 @check(id="DB-03",
        title="A failing migration rolls back completely; the schema changes only by migrations",
        requires=("REQ-1.5",), severity=REQUIRED, backends=BACKENDS,
-       blocked_by=AFTER_MIGRATIONS)
+       blocked_by=AFTER_MIGRATIONS, profiles=("full",))
 def failure_rolls_back(ctx: CheckContext) -> None:
     """Put every schema change in a migration (each runs in one transaction). DDL run
     statement by statement from initialize() or handlers is untracked and half-applies
@@ -278,7 +279,7 @@ def failure_rolls_back(ctx: CheckContext) -> None:
 
 @check(id="DB-04", title="Migrations round-trip: up, down to nothing, up again",
        requires=("REQ-1.5", "REQ-9.3"), severity=REQUIRED, backends=BACKENDS,
-       blocked_by=AFTER_MIGRATIONS)
+       blocked_by=AFTER_MIGRATIONS, profiles=("full",))
 def up_down_up(ctx: CheckContext) -> None:
     """Give every migration a `down` that undoes exactly its `up` (drop what it created,
     in reverse order), so a rollback of a release leaves no trace."""
@@ -310,7 +311,7 @@ def up_down_up(ctx: CheckContext) -> None:
 @check(id="DB-05",
        title="Applied migrations never change: an edited one is refused, texts are stable",
        requires=("REQ-1.5",), severity=REQUIRED, backends=BACKENDS,
-       blocked_by=AFTER_MIGRATIONS)
+       blocked_by=AFTER_MIGRATIONS, profiles=("full",))
 def drift_refused(ctx: CheckContext) -> None:
     """Make migration SQL constant text: no timestamps, random values or environment in it.
     To change an applied migration, ship a new one."""
@@ -370,7 +371,7 @@ def _runaway(db: DatabaseView, name: str, limit: float) -> list[dict[str, Any]]:
 @check(id="DB-06",
        title="Runaway queries are cancelled by the statement timeout; the host keeps serving",
        requires=("REQ-10.2", "REQ-6.1"), severity=REQUIRED, backends=BACKENDS,
-       blocked_by=AFTER_MIGRATIONS)
+       blocked_by=AFTER_MIGRATIONS, profiles=("full",))
 def runaway_queries_cancelled(ctx: CheckContext) -> None:
     """Keep the statement timeout: never `SET statement_timeout = 0` (or remove SQLite's
     progress handler). Make slow reports incremental or precomputed instead."""

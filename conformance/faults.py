@@ -186,7 +186,8 @@ def _lagging(host: HostHandle, target: Call, ping: str, timeout_s: float) -> Ove
 
 
 @check(id="FI-05", title="A handler that awaits forever gets a 504 and starves no one",
-       requires=("REQ-6.1", "REQ-10.2"), severity=REQUIRED, exclusive=True)
+       requires=("REQ-6.1", "REQ-10.2"), severity=REQUIRED, exclusive=True,
+       profiles=("full",))
 def hang_times_out(ctx: CheckContext) -> None:
     """Let the host's timeout cancel a request: don't catch CancelledError (or
     BaseException) in middleware, and never hold a lock, semaphore or connection shared by

@@ -107,7 +107,7 @@ def _unfuzzable(ctx: CheckContext, run: FuzzRun) -> None:
 
 
 @check(id="FZ-01", title="Fuzzed requests to the extension's routes never get a 5xx",
-       requires=("REQ-1.2", "REQ-6.1"), severity=REQUIRED)
+       requires=("REQ-1.2", "REQ-6.1"), severity=REQUIRED, profiles=("full",))
 def no_server_errors(ctx: CheckContext) -> None:
     """Validate every input yourself and answer bad input with a 4xx (422 with a JSON
     error, documented in the route's `openapi`); never let a parse error or a missing
@@ -134,7 +134,7 @@ def _undocumented_success(ops: Sequence[Operation], run: FuzzRun) -> list[FuzzFa
 
 
 @check(id="FZ-02", title="Answers with a documented status match their documented schema",
-       requires=("REQ-1.2", "REQ-9.3"), severity=REQUIRED)
+       requires=("REQ-1.2", "REQ-9.3"), severity=REQUIRED, profiles=("full",))
 def documented_answers(ctx: CheckContext) -> None:
     """Describe every answer in the route's `openapi` (status, media type, JSON Schema)
     and keep answers within it: no `null` where a number is promised, no missing

@@ -62,7 +62,7 @@ def _fail(problems: list[dict[str, Any]], what: str, trace: dict[str, Any]) -> N
 
 
 @check(id="HK-01", title="Middleware and hooks run once per request, in declared priority order",
-       requires=("REQ-1.4", "REQ-4.3"), severity=REQUIRED)
+       requires=("REQ-1.4", "REQ-4.3"), severity=REQUIRED, profiles=("full",))
 def priority_order_honoured(ctx: CheckContext) -> None:
     """Let the host order your middleware and hooks by `priority`: a middleware calls the
     app it wraps at most once per request (no retries or "dry runs" of the rest of the
@@ -72,7 +72,7 @@ def priority_order_honoured(ctx: CheckContext) -> None:
 
 
 @check(id="HK-02", title="Hooks run cleanly and their request/response changes take effect",
-       requires=("REQ-4.1", "REQ-4.2"), severity=REQUIRED)
+       requires=("REQ-4.1", "REQ-4.2"), severity=REQUIRED, profiles=("full",))
 def modifications_take_effect(ctx: CheckContext) -> None:
     """Change requests and responses only through the hook context: edit
     `ctx.payload["headers"]` (pre_request), set `ctx.status` to an int 100-599 and edit
@@ -83,7 +83,7 @@ def modifications_take_effect(ctx: CheckContext) -> None:
 
 
 @check(id="HK-03", title="Path-specific middleware and hooks apply on their declared paths only",
-       requires=("REQ-1.4", "REQ-4.1"), severity=REQUIRED)
+       requires=("REQ-1.4", "REQ-4.1"), severity=REQUIRED, profiles=("full",))
 def declared_paths_honoured(ctx: CheckContext) -> None:
     """Write `paths` as full request paths (`/ext/{name}/admin/*`, `/api/v1/storage/*`):
     they are not relative to your prefix, and one that matches no route never applies."""

@@ -144,7 +144,7 @@ def declared_capabilities_used(ctx: CheckContext) -> None:
        requires=("REQ-10.2", "REQ-10.1"), severity=REQUIRED,
        fix="Do the work inside the request: don't answer early and continue in a "
            "background task (the host can only count what is in flight), and don't answer "
-           "requests from hooks before the host's guard.", exclusive=True)
+           "requests from hooks before the host's guard.", profiles=("full",))
 def concurrency_limit_holds(ctx: CheckContext) -> None:
     """With slow handlers, at most quotas.concurrent_requests run at once; the rest get 503."""
     declared = ctx.manifest.quotas.concurrent_requests
@@ -182,7 +182,7 @@ def concurrency_limit_holds(ctx: CheckContext) -> None:
        requires=("REQ-10.2", "REQ-6.1"), severity=REQUIRED,
        fix="Let the host cancel a request that runs too long: don't shield handlers from "
            "cancellation, swallow CancelledError, or finish requests in background tasks.",
-       exclusive=True)
+       profiles=("full",))
 def timeout_holds(ctx: CheckContext) -> None:
     """A handler slower than the timeout is answered 504 on time and does not run on."""
     host = ctx.host(options={"request_timeout_s": TIMEOUT_S})
@@ -229,7 +229,7 @@ MEMORY_ROUNDS = 20
        fix="Keep what the extension holds in memory within [quotas].memory_mb (default "
            "256): load large tables lazily or from the database, bound caches, and never "
            "hold data per request beyond the response. If the extension really needs more, "
-           "declare it, so the marketplace can show it.")
+           "declare it, so the marketplace can show it.", profiles=("full",))
 def memory_within_quota(ctx: CheckContext) -> None:
     """The parent reads the resident memory of everything in the worker's sandbox from
     ``/proc`` (the worker is never asked): what the extension's worker grew by since

@@ -196,6 +196,7 @@ class TestRunner:
         self._result: TestRunResult | None = None
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
+        self._closed = False
 
     def result(self) -> TestRunResult:
         with self._lock:
@@ -205,6 +206,10 @@ class TestRunner:
 
     # -- the run -----------------------------------------------------------------
     def _run(self) -> TestRunResult:
+        if self._closed:
+            raise RuntimeError("the test runner is closed")
+        if self._base is not None:  # an earlier attempt that raised
+            shutil.rmtree(self._base, ignore_errors=True)
         base = self._base = Path(tempfile.mkdtemp(prefix="dbt-"))
         conf, work, results = base / "conf", base / "work", base / "results"
         for folder in (conf, work, results, results / "data"):
@@ -255,6 +260,8 @@ class TestRunner:
         finally:
             os.close(out_w)
         tail = _Tail(out_r)
+        if self._closed:  # closed while it started: it ends now, like any other
+            self._kill()
         try:
             code: int | None = self._proc.wait(timeout=self.timeout_s)
             timed_out = False
@@ -311,10 +318,14 @@ class TestRunner:
         return copied, junit, problems
 
     def close(self) -> None:
+        """End a run in progress (from any thread) and remove every file of it."""
+        self._closed = True
         self._kill()
-        if self._base is not None:
-            shutil.rmtree(self._base, ignore_errors=True)
-            self._base = None
+        with self._lock:  # a run in progress ends quickly once killed
+            self._kill()
+            if self._base is not None:
+                shutil.rmtree(self._base, ignore_errors=True)
+                self._base = None
 
     def __enter__(self) -> TestRunner:
         return self

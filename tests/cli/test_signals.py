@@ -27,7 +27,7 @@ from dufflebag_harness.outside.exit_codes import (
 
 ANALYTICS = ROOT / "sample_extensions" / "analytics"
 #: Temporary folders a run makes: scratch, worker, worker log; the cluster's is dbpg*.
-RUN_PREFIXES = ("dbc-", "dbw-", "dbwl-", "dbh-", "dbpg")
+RUN_PREFIXES = ("dbc-", "dbw-", "dbwl-", "dbh-", "dbt-", "dbpg")
 WORKER_MODULE = "dufflebag_harness.inside.worker"
 
 

@@ -29,7 +29,8 @@ def _split_only(value: str | None) -> list[str] | None:
               help="Output folder (default ./certification/{name}-{version}/).")
 @click.option("--profile", type=click.Choice(["full", "quick"]), default="full", show_default=True)
 @click.option("--only", default=None, metavar="ID,...",
-              help="Run only these checks (ID or ID@backend); such a run never certifies.")
+              help="Run only these checks (ID or ID@backend), whatever the profile; such a run "
+                   "never certifies.")
 @click.option("--pg-dsn", envvar="DUFFLEBAG_PG_DSN", default=None,
               help="PostgreSQL server to use (a throw-away database is created in it).")
 @click.option("--seed", type=int, default=None,

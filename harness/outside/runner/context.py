@@ -20,10 +20,11 @@ import errno
 import os
 import secrets
 import stat
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -101,6 +102,27 @@ def read_tree(root: Path) -> dict[str, bytes | None]:
     return found
 
 
+T = TypeVar("T")
+
+
+class SharedValues:
+    """What ``RunContext.once`` keeps for a certification: one value per key, computed
+    by the first check that asks while the others asking wait for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[str, Any] = {}
+        self._locks: dict[str, threading.Lock] = {}
+
+    def get(self, key: str, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._values:
+                self._values[key] = compute()
+            return self._values[key]
+
+
 class HostStartError(Exception):
     """The worker could not start a host (an environment or harness problem)."""
 
@@ -167,6 +189,9 @@ class RunContext:
     dependency_names: Sequence[str] = ()
     #: The certification's one run of the extension's tests (run on first use).
     tests: Callable[[], TestRunResult] | None = None
+    #: Values computed once per certification and shared between checks (``once``).
+    shared: SharedValues | None = None
+    attempt: int = 1
     figures: dict[str, Any] = field(default_factory=dict)
     self_reported: bool = False
     hosts: list[RemoteHost] = field(default_factory=list)
@@ -342,6 +367,24 @@ class RunContext:
 
         reference = self.reference() if self.reference is not None else None
         return {"worker": view(self.worker), "reference": view(reference)}
+
+    def once(self, key: str, compute: Callable[[], T]) -> T:
+        """See :meth:`dufflebag_harness.conformance.CheckContext.once`."""
+        if self.shared is None:
+            return compute()
+
+        def run() -> tuple[T, bool]:
+            was, self.self_reported = self.self_reported, False
+            try:
+                value = compute()
+                return value, self.self_reported
+            finally:
+                self.self_reported = was or self.self_reported
+
+        value, reported = self.shared.get(f"{key}#{self.attempt}", run)
+        self.self_reported = self.self_reported or bool(reported)
+        kept: T = value
+        return kept
 
     def test_run(self) -> TestRunResult:
         """The extension's tests, run once per certification in a sandbox of their own

@@ -23,7 +23,7 @@ from typing import Any
 from dufflebag_harness.conformance import CheckFailed, CheckResult, CheckSkipped, Severity, Status
 from dufflebag_harness.outside.loader import Manifest
 from dufflebag_harness.outside.runner.backends import Backends
-from dufflebag_harness.outside.runner.context import HostStartError, RunContext
+from dufflebag_harness.outside.runner.context import HostStartError, RunContext, SharedValues
 from dufflebag_harness.outside.runner.events import CheckFinished, CheckStarted, EventBus
 from dufflebag_harness.outside.runner.plan import PlannedPair
 from dufflebag_harness.outside.test_run import TestRunResult
@@ -140,6 +140,7 @@ class Executor:
         self._has_reference = start_reference is not None
         self.figures: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._shared = SharedValues()
 
     @property
     def worker_infos(self) -> list[Any]:
@@ -270,16 +271,16 @@ class Executor:
         if reason:
             return CheckResult(check=spec.id, backend=planned.backend, status=Status.SKIPPED,
                                severity=spec.severity, title=spec.title, reason=reason)
-        first = self._attempt(lane, planned)
+        first = self._attempt(lane, planned, 1)
         if first.status is Status.FAIL and spec.severity is Severity.REQUIRED:
-            second = self._attempt(lane, planned)
+            second = self._attempt(lane, planned, 2)
             if second.status is Status.PASS:
                 first.status = Status.FLAKY
                 first.reason = f"failed once, passed on re-run: {first.reason}"
             first.attempts = 2
         return first
 
-    def _attempt(self, lane: _Lane, planned: PlannedPair) -> CheckResult:
+    def _attempt(self, lane: _Lane, planned: PlannedPair, attempt: int) -> CheckResult:
         spec = planned.spec
         t0 = time.perf_counter()
         status, reason, evidence = Status.PASS, "", {}
@@ -292,6 +293,7 @@ class Executor:
                 worker=worker, backends=self.backends, companion_names=self.companions,
                 reference=lane.reference if self._has_reference else None,
                 dependency_names=self.dependencies, tests=self.tests,
+                shared=self._shared, attempt=attempt,
             )
             spec.func(ctx)
         except CheckFailed as exc:

@@ -31,8 +31,8 @@ def plan_pairs(
     """Every catalog pair, in a stable order (or shuffled), with skip reasons.
 
     Pairs outside ``--only`` are not planned at all (the run can then never
-    certify); pairs outside the profile or on an unavailable backend are
-    planned as skipped so the report shows them.
+    certify); pairs outside the profile (unless named by ``--only``) or on an
+    unavailable backend are planned as skipped so the report shows them.
     """
     specs = registry.as_dict()
     selected = parse_pairs(only, specs) if only else None
@@ -43,7 +43,8 @@ def plan_pairs(
             if selected is not None and pair not in selected:
                 continue
             reason = ""
-            if profile not in spec.profiles:
+            # a check named with --only runs whatever the profile (which then sizes it)
+            if selected is None and profile not in spec.profiles:
                 reason = f"not run in profile {profile!r}"
             elif backend in unavailable_backends:
                 reason = unavailable_backends[backend]
@@ -53,8 +54,8 @@ def plan_pairs(
     # blockers run before what they block (a stable sort keeps ID or shuffled order
     # within a depth), so verdicts never depend on the order
     depth = _blocker_depths(registry)
-    # exclusive checks (timing, load) last: they run alone, after the lanes drain
-    out.sort(key=lambda p: (p.spec.exclusive, depth.get(p.spec.id, 0)))
+    # within a depth, exclusive checks (timing) last: they run alone, once the lanes drain
+    out.sort(key=lambda p: (depth.get(p.spec.id, 0), p.spec.exclusive))
     return out
 
 
