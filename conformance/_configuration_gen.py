@@ -84,6 +84,8 @@ def _draw(schema: Mapping[str, Any], count: int, seed: int, negative: bool) -> l
             found.append(case.body)
 
         collect()
+    except SystemError:
+        raise  # the interpreter's problem, not the schema's: an error, never a skip
     except Exception as exc:  # schemathesis and Hypothesis raise many kinds here
         raise GenerationFailed(f"{type(exc).__name__}: {exc}"[:500]) from None
     return found

@@ -145,3 +145,41 @@ def test_nothing_starts_after_the_deadline(tmp_path: Path) -> None:
     skipped = [r for r in run["results"].values() if r.status is Status.SKIPPED]
     assert all("deadline of 0 s passed" in r.reason for r in skipped)
     assert len(spans) == 2
+
+
+def test_lanes_parse_source_one_at_a_time(tmp_path: Path) -> None:
+    """CPython 3.11 corrupts the AST constructor's depth when two threads build ASTs at
+    once (a garbage-collector callback lets the threads switch in the middle): checks on
+    two lanes both parse source (static checks, Hypothesis), so the run serialises it."""
+    import ast
+    import gc
+
+    from dufflebag_harness.outside.runner._ast_lock import serialized_ast_parse
+
+    source = Path(ast.__file__).read_text()
+    errors: list[str] = []
+
+    def parse_often() -> None:
+        for _ in range(15):
+            try:
+                ast.parse(source)
+            except SystemError as exc:
+                errors.append(str(exc))
+                return
+
+    def switch(*_: Any) -> None:
+        time.sleep(0.0001)
+
+    original = ast.parse
+    gc.callbacks.append(switch)
+    try:
+        with serialized_ast_parse():
+            threads = [threading.Thread(target=parse_often) for _ in range(3)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+    finally:
+        gc.callbacks.remove(switch)
+    assert errors == []
+    assert ast.parse is original

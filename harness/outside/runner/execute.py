@@ -22,6 +22,7 @@ from typing import Any
 
 from dufflebag_harness.conformance import CheckFailed, CheckResult, CheckSkipped, Severity, Status
 from dufflebag_harness.outside.loader import Manifest
+from dufflebag_harness.outside.runner._ast_lock import serialized_ast_parse
 from dufflebag_harness.outside.runner.backends import Backends
 from dufflebag_harness.outside.runner.context import HostStartError, RunContext, SharedValues
 from dufflebag_harness.outside.runner.events import CheckFinished, CheckStarted, EventBus
@@ -222,6 +223,14 @@ class Executor:
         threads = [threading.Thread(target=lane_loop, args=(lane,), daemon=True,
                                     name=f"dufflebag-lane-{i}")
                    for i, lane in enumerate(self._lanes)]
+        with serialized_ast_parse():
+            self._drive(threads, cond)
+        if failure:
+            raise failure[0]
+        return [results[p.pair] for p in plan if p.pair in results]
+
+    def _drive(self, threads: list[threading.Thread], cond: threading.Condition) -> None:
+        """Start the lanes and wait for them; on an interruption, end them first."""
         for thread in threads:
             thread.start()
         try:
@@ -237,9 +246,6 @@ class Executor:
             for thread in threads:
                 thread.join(60)  # a lane starting a worker closes it once it is whole
             raise
-        if failure:
-            raise failure[0]
-        return [results[p.pair] for p in plan if p.pair in results]
 
     def _skip_rest(self, pending: list[PlannedPair], results: dict[str, CheckResult],
                    cond: threading.Condition) -> None:
