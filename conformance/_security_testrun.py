@@ -151,6 +151,10 @@ def _run_control(tree: ast.Module, rel: str) -> list[Finding]:
                 out.append(Finding(rel, node.lineno, "run-control",
                                    f"calls {'.'.join(name)} (takes over how the test run "
                                    "ends or what it reports)"))
+        elif isinstance(node, ast.Attribute) and node.attr == "pluginmanager":
+            out.append(Finding(rel, node.lineno, "run-control",
+                               "reaches pytest's plugin manager (can replace how the run "
+                               "reports)"))
         elif isinstance(node, ast.Attribute) and _dotted(node) == ("sys", "argv"):
             out.append(Finding(rel, node.lineno, "run-control",
                                "reads sys.argv (the harness's command line, where the run "

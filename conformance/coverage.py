@@ -41,15 +41,22 @@ _SUMMARY = re.compile(r"\b(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)\
 
 
 def console_summary(output: str) -> dict[str, int] | None:
-    """The counts of pytest's last summary line (``1 failed, 3 passed in 0.52s``), read
-    from the output the parent captured as it was written. A results file rewritten
-    afterwards (or an exit code forced at exit) cannot take back what was printed."""
-    for line in reversed(output.splitlines()):
+    """The counts of pytest's summary line (``1 failed, 3 passed in 0.52s``), read from
+    the output the parent captured as it was written. A results file rewritten
+    afterwards (or an exit code forced at exit) cannot take back what was printed, and a
+    second, invented summary printed later cannot hide it: of every line shaped like a
+    summary, the worst failure and error counts are kept."""
+    worst: dict[str, int] | None = None
+    for line in output.splitlines():
         if re.search(r" in \d+(\.\d+)?s\b", line) and _SUMMARY.search(line):
             found = {kind.rstrip("s") if kind.startswith("error") else kind: int(n)
                      for n, kind in _SUMMARY.findall(line)}
-            return found
-    return None
+            if worst is None:
+                worst = found
+            else:
+                for kind in ("failed", "error"):
+                    worst[kind] = max(worst.get(kind, 0), found.get(kind, 0))
+    return worst
 
 
 @check(id="CV-01", title="The extension's own tests run and pass",

@@ -521,6 +521,7 @@ def test_ordinary_pytest_configuration_is_fine(tmp_path: Path) -> None:
     "import sys as s\nREPORT = s.argv[-1]\n",
     "REPORT = 'results/JUnit.xml'\n",
     "import pytest\npytest.exit('done', returncode=0)\n",
+    "def pytest_configure(config):\n    config.pluginmanager.unregister(name='terminal')\n",
 ])
 def test_test_code_that_takes_over_the_end_of_the_run_is_found(tmp_path: Path,
                                                                 code: str) -> None:
