@@ -176,3 +176,12 @@ def test_cache_folder_follows_the_environment(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.delenv("DUFFLEBAG_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert cache_dir() == tmp_path / "xdg" / "dufflebag-harness"
+
+
+def test_an_unwritable_cache_is_exit_2_naming_it(tmp_path: Path, wheelhouse: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    with pytest.raises(DependencyError) as err:
+        build_environment(_deps("tabulate"), BuildOptions(find_links=(wheelhouse,),
+                                                          no_index=True, cache=blocker))
+    assert str(blocker) in str(err.value) and "DUFFLEBAG_CACHE_DIR" in str(err.value)

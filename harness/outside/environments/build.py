@@ -478,6 +478,16 @@ def _input_key(deps: PythonDependencies, opts: BuildOptions,
 def build_environment(deps: PythonDependencies, opts: BuildOptions) -> PythonEnvironment:
     """The environment for ``deps``: reused from the cache when the same set resolved
     before, else built there. Raises :class:`DependencyError` (exit 2 in ``certify``)."""
+    try:
+        return _build_environment(deps, opts)
+    except OSError as exc:  # the cache folder or a wheelhouse cannot be read or written
+        where = exc.filename or (opts.cache or cache_dir())
+        raise DependencyError(f"{where}: {exc.strerror or exc} (the cache folder is "
+                              "DUFFLEBAG_CACHE_DIR or the XDG cache; wheelhouses are "
+                              "--find-links)") from None
+
+
+def _build_environment(deps: PythonDependencies, opts: BuildOptions) -> PythonEnvironment:
     t0 = time.monotonic()
     metadata = _harness_metadata()
     harness = {name: version for name, (version, _) in metadata.items()}
