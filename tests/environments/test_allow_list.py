@@ -63,3 +63,23 @@ def test_what_is_neither_declared_nor_installed_is_refused(tmp_path: Path) -> No
 def test_a_declared_package_the_harness_provides_may_be_imported(tmp_path: Path) -> None:
     code = "import slugify\nimport markupsafe\n"
     assert _findings(tmp_path, code, '"python-slugify", "MarkupSafe>=2"') == []
+
+
+def test_dependencies_of_extensions_loaded_beside_it_are_installed_not_allowed(
+        tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    beside = load_manifest(_extension(other, "import tabulate\n", '"tabulate"'))
+    root = tmp_path / "main"
+    root.mkdir()
+    manifest = load_manifest(_extension(root, "import tabulate\n", '"python-slugify"'))
+    house = quotes_wheelhouse(tmp_path / "wheelhouse")
+    manifest = prepare(manifest, PrepareOptions(find_links=(house,), no_index=True,
+                                                cache=tmp_path / "cache"), also=[beside])
+    env = manifest.environment
+    assert {d.name for d in env.distributions} == {"python-slugify", "text-unidecode",
+                                                  "tabulate"}
+    assert "--with shelf" in env.source
+    found, _ = scan_imports(manifest.root, ["tests"], declared=env.declared_modules,
+                            installed=env.installed_modules)
+    assert len(found) == 1 and "provided by tabulate" in str(found[0])

@@ -21,7 +21,7 @@ from dufflebag_harness.outside.environments.build import (
 )
 from dufflebag_harness.outside.environments.policy import judge, read_policy
 from dufflebag_harness.outside.environments.vulns import SEVERITIES, scan
-from dufflebag_harness.outside.loader import Manifest
+from dufflebag_harness.outside.loader import Manifest, PythonDependencies
 
 __all__ = ["PrepareOptions", "prepare"]
 
@@ -45,10 +45,12 @@ class PrepareOptions:
 
 
 def prepare(manifest: Manifest, opts: PrepareOptions,
-            notify: Callable[[str], None] = lambda _text: None) -> Manifest:
-    """``manifest`` with its environment (``Manifest.environment``) when it declares Python
-    dependencies; unchanged otherwise. Raises :class:`DependencyError` naming the
-    extension, the package and the constraint."""
+            notify: Callable[[str], None] = lambda _text: None,
+            also: Sequence[Manifest] = ()) -> Manifest:
+    """``manifest`` with its environment (``Manifest.environment``) when it (or an extension
+    in ``also``, loaded beside it: ``certify --with``) declares Python dependencies;
+    unchanged otherwise. Raises :class:`DependencyError` naming the extension, the package
+    and the constraint."""
     for folder in opts.find_links:
         if not Path(folder).is_dir():
             raise DependencyError(f"--find-links {folder}: no such folder")
@@ -58,7 +60,7 @@ def prepare(manifest: Manifest, opts: PrepareOptions,
     policy = read_policy(opts.licence_policy) if opts.licence_policy is not None else None
     if opts.vuln_db is not None and not opts.vuln_db.is_dir():
         raise DependencyError(f"--vuln-db {opts.vuln_db}: not a folder of OSV records")
-    deps = manifest.python_dependencies
+    deps = _combined(manifest, also)
     if not deps:
         return manifest
     try:
@@ -68,7 +70,9 @@ def prepare(manifest: Manifest, opts: PrepareOptions,
         raise DependencyError(f"{manifest.name}'s Python dependencies: {exc}") from None
     notify(f"Python dependencies: environment {'reused' if env.reused else 'built'} "
            f"({len(env.distributions)} packages, {env.tool}, {env.build_s:.1f} s)")
-    env = _declared(env, deps.names)
+    # a cached environment may have been built for another declaration of the same set
+    env = dataclasses.replace(_declared(env, manifest.python_dependencies.names),
+                              requirements=deps.requirements, source=deps.source)
     if policy is not None:
         verdicts = {d.name: judge(d.licence, policy) for d in env.distributions}
         own = judge(manifest.license, policy)
@@ -83,6 +87,20 @@ def prepare(manifest: Manifest, opts: PrepareOptions,
         notify(f"known vulnerabilities not scanned: {vulnerabilities['skipped']}")
     env = dataclasses.replace(env, licence_policy=policy, vulnerabilities=vulnerabilities)
     return dataclasses.replace(manifest, environment=env)
+
+
+def _combined(manifest: Manifest, also: Sequence[Manifest]) -> PythonDependencies:
+    """What the worker needs: the extension's declaration and those of the extensions loaded
+    beside it. A lock pins one extension's set only, so a combined set is resolved afresh.
+    What the extension itself may import (SE-03) stays its own declaration."""
+    deps = manifest.python_dependencies
+    extra = [(m.name, r) for m in also for r in m.python_dependencies.requirements]
+    if not extra:
+        return deps
+    names = ", ".join(sorted({name for name, _ in extra}))
+    return PythonDependencies(
+        tuple(dict.fromkeys([*deps.requirements, *(r for _, r in extra)])),
+        f"{deps.source or 'no Python dependencies of its own'} and those of --with {names}")
 
 
 def _own_distribution(root: Path) -> tuple[str, str] | None:
