@@ -204,7 +204,7 @@ def certify(opts: CertifyOptions, bus: EventBus | None = None) -> CertifyOutcome
         dependencies = _read_dependencies(manifest, opts.with_, scratch)
         try:  # its declared Python dependencies, installed for the worker and the tests
             manifest = prepare(manifest, opts.python_env,
-                               lambda text: bus.emit(Notice("info", text)))
+                               lambda text: bus.emit(Notice("info", text)), also=dependencies)
         except DependencyError as exc:
             raise BadInput(str(exc)) from None
         registry, catalog = _checked_catalog()
