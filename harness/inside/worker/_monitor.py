@@ -159,11 +159,21 @@ def _dirs(paths: Iterable[str | None]) -> tuple[str, ...]:
 
 
 def _code_dirs() -> tuple[str, ...]:
-    """Where interpreter and library code lives: reading it is always fine."""
+    """Where interpreter and library code lives: reading it is always fine.
+
+    Besides the interpreter's own folders, every site folder on the path at start: when
+    the worker runs in an extension's environment of declared dependencies, the harness's
+    own site-packages (httpx, Starlette, ...) are added there by a ``.pth`` file and are
+    library code all the same, so a call through them is still attributed to the
+    extension that made it.
+    """
     paths = sysconfig.get_paths()
+    site_dirs = [p for p in sys.path
+                 if p and os.path.basename(os.path.normpath(p)) in ("site-packages",
+                                                                    "dist-packages")]
     return _dirs([sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
                   paths.get("stdlib"), paths.get("platstdlib"), paths.get("purelib"),
-                  paths.get("platlib"), _HARNESS_DIR])
+                  paths.get("platlib"), *site_dirs, _HARNESS_DIR])
 
 
 class Monitor:
