@@ -74,7 +74,8 @@ def _check_section(spec: CheckSpec, known: Mapping[str, str]) -> list[str]:
         "",
         f"- **Severity:** {spec.severity.value} · **Backends:** {', '.join(spec.backends)} · "
         f"**Profiles:** {', '.join(spec.profiles)} · **Blocked by:** {blockers}"
-        + (" · **Runs alone** (timing or load: no other check beside it)"
+        + (f" · **After:** {', '.join(spec.after)}" if spec.after else "")
+        + (" · **Runs alone** (timing: no other check beside it)"
            if spec.exclusive else ""),
         "- **Requirements:**",
     ]

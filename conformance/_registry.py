@@ -156,14 +156,16 @@ def check(
     blocked_by: Sequence[str] = ("LC-01", "LC-03"),
     profiles: Sequence[str] = ("full", "quick"),
     exclusive: bool = False,
+    after: Sequence[str] = (),
     registry: Registry | None = None,
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Register a check function under a stable ID.
 
     The function receives a :class:`~dufflebag_harness.conformance.CheckContext` and raises
     :class:`~dufflebag_harness.conformance.CheckFailed` with evidence when the extension
-    violates it. ``exclusive`` checks run with no other check beside them (timing and
-    load); ``profiles`` name the profiles that run the check.
+    violates it. ``exclusive`` checks run with no other check beside them (timing);
+    ``after`` names checks that must have finished first whatever their verdict;
+    ``profiles`` name the profiles that run the check.
     """
 
     def deco(func: CheckFunc) -> CheckFunc:
@@ -178,6 +180,7 @@ def check(
             blocked_by=tuple(b for b in blocked_by if b != id),
             profiles=tuple(profiles),
             exclusive=exclusive,
+            after=tuple(a for a in after if a != id),
         )
         (registry if registry is not None else REGISTRY).add(spec)
         return func

@@ -257,6 +257,9 @@ class CheckSpec:
     #: Runs with no other check beside it: its verdict rests on wall-clock timing or on
     #: load, which a neighbour on the same cores would change.
     exclusive: bool = False
+    #: Checks that must have finished before this one starts, whatever their verdict
+    #: (unlike ``blocked_by``, a failure there does not skip this one).
+    after: tuple[str, ...] = ()
 
     @property
     def area(self) -> str:

@@ -242,7 +242,8 @@ def load_without_failures(ctx: CheckContext) -> None:
 
 @check(id="PF-04", title="Memory stays bounded under load (no growth trend after gc)",
        requires=("REQ-10.1", "REQ-10.2"), severity=REQUIRED,
-       blocked_by=("LC-01", "LC-03", "FI-06"), profiles=("full",))
+       blocked_by=("LC-01", "LC-03", "FI-06"),
+       after=("PF-03",), profiles=("full",))
 def memory_bounded(ctx: CheckContext) -> None:
     """Bound every cache and history you keep (size or age), key caches by
     something that repeats, and drop per-request data when the request ends."""

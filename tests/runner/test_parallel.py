@@ -57,10 +57,10 @@ def _recorder(spans: list[Span], lock: threading.Lock, seconds: float,
 
 
 def _spec(check_id: str, func: Callable[[Any], None], *, exclusive: bool = False,
-          blocked_by: tuple[str, ...] = ()) -> CheckSpec:
+          blocked_by: tuple[str, ...] = (), after: tuple[str, ...] = ()) -> CheckSpec:
     return CheckSpec(id=check_id, title=check_id, requires=("REQ-1.1",),
                      severity=Severity.REQUIRED, backends=("sqlite",), func=func,
-                     blocked_by=blocked_by, exclusive=exclusive)
+                     blocked_by=blocked_by, exclusive=exclusive, after=after)
 
 
 def _run(tmp_path: Path, specs: list[CheckSpec], *, lanes: int = 2,
@@ -131,6 +131,23 @@ def test_a_blocked_check_waits_for_its_blocker_and_follows_its_verdict(tmp_path:
     assert run["results"]["XX-02"].reason == "blocked by XX-01"
     assert run["results"]["XX-03"].status is Status.PASS
     assert "XX-02" not in {s[0] for s in spans}
+
+
+def test_a_check_after_another_waits_for_it_but_not_for_its_verdict(tmp_path: Path) -> None:
+    spans: list[Span] = []
+    lock = threading.Lock()
+    specs = [
+        _spec("XX-01", _recorder(spans, lock, 0.5, fail=True)),
+        _spec("XX-02", _recorder(spans, lock, 0.1), after=("XX-01",)),
+    ]
+    run = _run(tmp_path, specs)
+    assert run["results"]["XX-01"].status is Status.FAIL
+    assert run["results"]["XX-02"].status is Status.PASS
+    first = {s[0]: s for s in spans}
+    # XX-01 failed twice (a required check is re-run once); XX-02 began after both
+    assert min(s[1] for s in spans if s[0] == "XX-02") >= max(
+        s[2] for s in spans if s[0] == "XX-01")
+    assert "XX-02" in first
 
 
 def test_nothing_starts_after_the_deadline(tmp_path: Path) -> None:

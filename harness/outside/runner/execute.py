@@ -26,7 +26,7 @@ from dufflebag_harness.outside.runner._ast_lock import serialized_ast_parse
 from dufflebag_harness.outside.runner.backends import Backends
 from dufflebag_harness.outside.runner.context import HostStartError, RunContext, SharedValues
 from dufflebag_harness.outside.runner.events import CheckFinished, CheckStarted, EventBus
-from dufflebag_harness.outside.runner.plan import PlannedPair
+from dufflebag_harness.outside.runner.plan import PlannedPair, prerequisites
 from dufflebag_harness.outside.test_run import TestRunResult
 from dufflebag_harness.outside.worker_client import WorkerClient, WorkerError
 
@@ -165,9 +165,12 @@ class Executor:
         started = time.monotonic()
         failure: list[BaseException] = []
 
+        gates = {b for p in plan for b in prerequisites(p.spec)}
+
         def settled(planned: PlannedPair) -> bool:
             waiting = {p.pair for p in pending} | set(running)
-            return not any(f"{b}@{planned.backend}" in waiting for b in planned.spec.blocked_by)
+            return not any(f"{b}@{planned.backend}" in waiting
+                           for b in prerequisites(planned.spec))
 
         def next_pair() -> PlannedPair | None:
             if any(p.spec.exclusive for p in running.values()):
@@ -178,7 +181,9 @@ class Executor:
                 if not settled(planned):
                     continue
                 if planned.spec.exclusive and running:
-                    return None  # drain the lanes first; start nothing else meanwhile
+                    if planned.spec.id in gates:
+                        return None  # others wait for it: drain the lanes, then run it
+                    continue  # it runs alone once nothing else is ready
                 return planned
             return pending[0] if pending and not running else None  # a blocker cycle
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -51,23 +52,50 @@ def plan_pairs(
             out.append(PlannedPair(spec, backend, reason))
     if shuffle_seed is not None:
         random.Random(shuffle_seed).shuffle(out)
-    # blockers run before what they block (a stable sort keeps ID or shuffled order
-    # within a depth), so verdicts never depend on the order
+    return _ordered(registry, out)
+
+
+def prerequisites(spec: CheckSpec) -> tuple[str, ...]:
+    """The checks that must have finished before ``spec`` starts (on the same backend)."""
+    return (*spec.blocked_by, *spec.after)
+
+
+def _ordered(registry: Registry, pairs: list[PlannedPair]) -> list[PlannedPair]:
+    """``pairs`` with every prerequisite before what waits for it, so verdicts never
+    depend on the order (ID or shuffled order breaks ties).
+
+    Among the pairs whose prerequisites are placed, first those others wait for (the
+    gates open early), then the deepest (the long load and performance checks sit at
+    the end of the longest chains: started early, they overlap the rest), then the ones
+    that can share the lanes before the exclusive ones.
+    """
     depth = _blocker_depths(registry)
-    # within a depth, exclusive checks (timing) last: they run alone, once the lanes drain
-    out.sort(key=lambda p: (depth.get(p.spec.id, 0), p.spec.exclusive))
+    gates = {b for s in registry for b in prerequisites(s)}
+    index = {p.pair: i for i, p in enumerate(pairs)}
+    left = Counter(p.spec.id for p in pairs)  # pairs of each check not placed yet
+    remaining = list(pairs)
+    out: list[PlannedPair] = []
+    while remaining:
+        ready = [p for p in remaining
+                 if not any(left[b] for b in prerequisites(p.spec) if b != p.spec.id)]
+        best = min(ready or remaining[:1],  # (a cycle: take the first)
+                   key=lambda p: (p.spec.id not in gates, -depth.get(p.spec.id, 0),
+                                  p.spec.exclusive, index[p.pair]))
+        remaining.remove(best)
+        left[best.spec.id] -= 1
+        out.append(best)
     return out
 
 
 def _blocker_depths(registry: Registry) -> dict[str, int]:
-    """0 for checks nothing blocks, else 1 + the deepest of their blockers."""
+    """0 for checks that wait for nothing, else 1 + the deepest of their prerequisites."""
     specs = registry.as_dict()
     depths: dict[str, int] = {}
 
     def depth(check_id: str, seen: frozenset[str]) -> int:
         if check_id in depths:
             return depths[check_id]
-        blockers = [b for b in specs[check_id].blocked_by if b in specs and b not in seen]
+        blockers = [b for b in prerequisites(specs[check_id]) if b in specs and b not in seen]
         value = 1 + max((depth(b, seen | {check_id}) for b in blockers), default=-1)
         depths[check_id] = value
         return value
