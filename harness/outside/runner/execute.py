@@ -210,20 +210,23 @@ class Executor:
                     self.bus.emit(CheckStarted(planned.spec.id, planned.backend))
                     try:
                         result = self._run_one(lane, planned, snapshot)
-                    finally:
+                    except BaseException:
                         with cond:
                             running.pop(planned.pair, None)
                             cond.notify_all()
-                    with cond:
+                        raise
+                    with cond:  # one step: a pair it blocks sees its verdict when it starts
                         results[planned.pair] = result
+                        running.pop(planned.pair, None)
                         cond.notify_all()
                     self.bus.emit(CheckFinished(result))
-            except BaseException as exc:  # a harness bug: end the run, say it
+            except BaseException as exc:  # an interruption or a harness bug: end the run
                 failure.append(exc)
                 with cond:
                     for other in self._lanes:
                         other.closed = True
                     cond.notify_all()
+                self.close()  # what the other lanes wait on ends now
 
         threads = [threading.Thread(target=lane_loop, args=(lane,), daemon=True,
                                     name=f"dufflebag-lane-{i}")
