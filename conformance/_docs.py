@@ -76,7 +76,10 @@ def _check_section(spec: CheckSpec, known: Mapping[str, str]) -> list[str]:
         f"**Profiles:** {', '.join(spec.profiles)} · **Blocked by:** {blockers}"
         + (f" · **After:** {', '.join(spec.after)}" if spec.after else "")
         + (" · **Runs alone** (timing: no other check beside it)"
-           if spec.exclusive else ""),
+           if spec.exclusive else "")
+        + ("" if spec.rerun_on_fail else
+           " · **Never re-run** (a failure is something seen: it is never called flaky)")
+        + (" · **Fresh worker** (a process no other check ran in)" if spec.fresh_worker else ""),
         "- **Requirements:**",
     ]
     lines += [f"  - {req} — {_cell(_requirement_text(req, known, spec.id))}"

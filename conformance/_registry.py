@@ -157,6 +157,8 @@ def check(
     profiles: Sequence[str] = ("full", "quick"),
     exclusive: bool = False,
     after: Sequence[str] = (),
+    rerun_on_fail: bool = True,
+    fresh_worker: bool = False,
     registry: Registry | None = None,
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Register a check function under a stable ID.
@@ -165,7 +167,9 @@ def check(
     :class:`~dufflebag_harness.conformance.CheckFailed` with evidence when the extension
     violates it. ``exclusive`` checks run with no other check beside them (timing);
     ``after`` names checks that must have finished first whatever their verdict;
-    ``profiles`` name the profiles that run the check.
+    ``profiles`` name the profiles that run the check; ``rerun_on_fail=False`` keeps a
+    failure a failure (no re-run that could call it flaky); ``fresh_worker`` runs it in a
+    worker process no other check ran in.
     """
 
     def deco(func: CheckFunc) -> CheckFunc:
@@ -181,6 +185,8 @@ def check(
             profiles=tuple(profiles),
             exclusive=exclusive,
             after=tuple(a for a in after if a != id),
+            rerun_on_fail=rerun_on_fail,
+            fresh_worker=fresh_worker,
         )
         (registry if registry is not None else REGISTRY).add(spec)
         return func

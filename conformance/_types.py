@@ -184,6 +184,11 @@ class CheckContext(Protocol):
     ) -> HostHandle: ...
     def bare_host(self, *, extensions: Sequence[str] = ()) -> HostHandle: ...
     def probe(self, op: str, **args: Any) -> dict[str, Any]: ...
+    def reference_probe(self, op: str, **args: Any) -> dict[str, Any]:
+        """A probe in the clean reference worker (the one :meth:`bare_host` uses: the
+        harness and companions, never the extension): a baseline in a process the
+        extension's code never ran in. Self-reported, like :meth:`probe`."""
+        ...
     def figure(self, key: str, value: Any) -> None: ...
     def companions(self, count: int) -> list[str]: ...
     def dependencies(self) -> list[str]: ...
@@ -260,6 +265,15 @@ class CheckSpec:
     #: Checks that must have finished before this one starts, whatever their verdict
     #: (unlike ``blocked_by``, a failure there does not skip this one).
     after: tuple[str, ...] = ()
+    #: A failed required check is run once more to tell a verdict that varies between
+    #: identical runs (``flaky``) from a real failure. False where a failure is a fact
+    #: that was seen and cannot be "unseen" by a second run that missed it (a leak seen
+    #: once is a leak).
+    rerun_on_fail: bool = True
+    #: Runs in a worker process no other check ran in: its verdict compares the process
+    #: before and after, and what earlier checks left there (a thread an extension
+    #: starts once per process) would otherwise be counted as "before".
+    fresh_worker: bool = False
 
     @property
     def area(self) -> str:
@@ -304,17 +318,40 @@ class CheckResult:
 
 
 def parse_pairs(items: Sequence[str], specs: Mapping[str, CheckSpec]) -> set[str]:
-    """Expand ``["RT-02", "IS-01@postgresql"]``: a bare ID means all its backends."""
+    """Expand ``["RT-02", "IS-01@postgresql"]``: a bare ID means all its backends.
+
+    IDs and backends are matched whatever their case (``lc-01`` is ``LC-01``); the pairs
+    returned are spelled as the catalog spells them. A ``KeyError`` names the unknown
+    item, suggests the closest IDs and lists the areas, so a typo is fixed in one go.
+    """
+    by_lower = {check_id.lower(): check_id for check_id in specs}
     out: set[str] = set()
     for item in items:
-        check_id, _, backend = item.partition("@")
-        if check_id not in specs:
-            raise KeyError(f"unknown check {check_id!r}")
+        given, _, backend = item.strip().partition("@")
+        check_id = by_lower.get(given.strip().lower())
+        if check_id is None:
+            raise KeyError(_unknown_check(given.strip(), specs))
         spec = specs[check_id]
         if backend:
-            if backend not in spec.backends:
-                raise KeyError(f"check {check_id} does not run on backend {backend!r}")
-            out.add(f"{check_id}@{backend}")
+            known = {b.lower(): b for b in spec.backends}
+            if backend.strip().lower() not in known:
+                raise KeyError(f"check {check_id} does not run on backend {backend!r} "
+                               f"(it runs on {', '.join(spec.backends)})")
+            out.add(f"{check_id}@{known[backend.strip().lower()]}")
         else:
             out.update(spec.pairs())
     return out
+
+
+def _unknown_check(given: str, specs: Mapping[str, CheckSpec]) -> str:
+    """``unknown check 'LC-1' (did you mean LC-01, LC-02?; areas: ...)``."""
+    import difflib
+
+    from dufflebag_harness.conformance._docs import AREA_NAMES
+
+    close = difflib.get_close_matches(given.upper(), sorted(specs), n=3, cutoff=0.6)
+    areas = sorted({spec.area for spec in specs.values()})
+    listed = ", ".join(f"{a} {AREA_NAMES[a]}" if a in AREA_NAMES else a for a in areas)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    return (f"unknown check {given!r} ({hint}areas: {listed}; "
+            "`dufflebag-cert checks` lists every ID)")

@@ -286,7 +286,8 @@ class Executor:
             return CheckResult(check=spec.id, backend=planned.backend, status=Status.SKIPPED,
                                severity=spec.severity, title=spec.title, reason=reason)
         first = self._attempt(lane, planned, 1)
-        if first.status is Status.FAIL and spec.severity is Severity.REQUIRED:
+        if (first.status is Status.FAIL and spec.severity is Severity.REQUIRED
+                and spec.rerun_on_fail):
             second = self._attempt(lane, planned, 2)
             if second.status is Status.PASS:
                 first.status = Status.FLAKY
@@ -300,6 +301,8 @@ class Executor:
         status, reason, evidence = Status.PASS, "", {}
         ctx: RunContext | None = None
         try:
+            if spec.fresh_worker:
+                lane.retire()  # nothing an earlier check left in the process counts
             worker = lane.ensure_worker()
             ctx = RunContext(
                 check_id=spec.id, backend=planned.backend, profile=self.profile,
