@@ -27,6 +27,7 @@ from dufflebag_harness.reports.levels import (
     sandbox_shortfall,
     summary,
 )
+from dufflebag_harness.reports.model import docs_link
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -128,6 +129,9 @@ def _check_rules(report: Mapping[str, Any]) -> None:
         if r["severity"] != entry["severity"]:
             raise ReportInvalid(f"{where}.severity",
                                 f"{r['severity']!r} but the catalog says {entry['severity']!r}")
+        if "docs" in r and r["docs"] != docs_link(r["check"]):
+            raise ReportInvalid(f"{where}.docs",
+                                f"{r['docs']!r} is not the docs link of {r['check']}")
         if key in seen:
             raise ReportInvalid(where, f"{key[0]}@{key[1]} has more than one result")
         if previous is not None and key < previous:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -26,13 +27,17 @@ from dufflebag_harness.reports.model import (
 __all__ = [
     "LEVEL_RANK",
     "SANDBOX_NAMESPACES",
+    "Standing",
     "WaiverInvalid",
     "apply_waivers",
     "compute_level",
     "fill_unplanned",
+    "level_refusal",
     "required_gaps",
     "required_pairs",
     "sandbox_shortfall",
+    "signer_refusal",
+    "standing",
     "summary",
     "waived_pairs",
 ]
@@ -239,3 +244,99 @@ def waived_pairs(
         _pair(r) for r in results
         if r["status"] != "pass" and (r["check"] in applied or _pair(r) in applied)
     }
+
+
+def level_refusal(report: Mapping[str, Any], require_level: str) -> str | None:
+    """Why ``verify --require-level REQUIRE_LEVEL`` refuses the report's level (its
+    sentence), or ``None`` when the level is enough.
+
+    The one rule both ``verify`` and every rendering apply: the level must rank at
+    least as high as required, and level certified also needs the sandbox on record.
+    """
+    level = str(report["level"])
+    if LEVEL_RANK[level] < LEVEL_RANK[require_level]:
+        return f"the report's level is {level}, below the required {require_level}"
+    shortfall = sandbox_shortfall(report["environment"]["worker"])
+    if require_level == "certified" and shortfall is not None:
+        return f"the report is certified, but {shortfall}, which level certified requires"
+    return None
+
+
+def signer_refusal(report: Mapping[str, Any]) -> str | None:
+    """Why a marketplace would not accept who signed the report, or ``None``.
+
+    ``verify`` refuses an unsigned bundle outright, and a development key can verify
+    only against a keyring that holds it, which a marketplace's never does (its user ID
+    says so). Whether a real key is in a given keyring only ``verify`` can tell.
+    """
+    signer = report.get("signer")
+    if signer is None:
+        return "unsigned bundle: nothing vouches for it until `dufflebag-cert sign` signs it"
+    if signer.get("development_key"):
+        return "signed with a development key, which no marketplace keyring trusts"
+    return None
+
+
+@dataclass(frozen=True)
+class Standing:
+    """How a report stands before ``verify --require-level certified``: what every
+    rendering puts first, so none shows a bare *certified* that ``verify`` would refuse.
+
+    ``level`` is the report's level as recorded; ``level_problem`` and
+    ``signer_problem`` are the sentences of :func:`level_refusal` and
+    :func:`signer_refusal` (``None`` when nothing on the report stands in the way; the
+    signature itself is ``verify``'s to check).
+    """
+
+    level: str
+    level_problem: str | None
+    signer_problem: str | None
+
+    @property
+    def obstacles(self) -> tuple[str, ...]:
+        """Every reason ``verify --require-level certified`` would refuse the report."""
+        return tuple(p for p in (self.level_problem, self.signer_problem) if p is not None)
+
+    @property
+    def marketplace_valid(self) -> bool:
+        return not self.obstacles
+
+    @property
+    def tone(self) -> str:
+        """The colour class: ``certified`` only when nothing stands in the way; a
+        certified level with an obstacle reads ``provisional`` (amber), never green."""
+        if self.level == "certified" and self.obstacles:
+            return "provisional"
+        return self.level
+
+    @property
+    def headline(self) -> str:
+        """A few words: ``certified``, ``passed all checks``, ``provisional``, ``failed``."""
+        if self.level == "certified" and self.obstacles:
+            return "passed all checks"
+        return self.level
+
+    @property
+    def caveats(self) -> tuple[str, ...]:
+        """The obstacles the headline does not already say (a level below certified
+        is the headline itself)."""
+        if self.level != "certified":
+            return () if self.signer_problem is None else (self.signer_problem,)
+        return self.obstacles
+
+    @property
+    def verdict(self) -> str:
+        """What ``verify --require-level certified`` would make of the report, in one
+        line: the headline and, unless it is marketplace-valid, why not."""
+        if self.marketplace_valid:
+            return f"{self.headline} — marketplace-valid once `dufflebag-cert verify` " \
+                   "accepts its signature"
+        caveats = self.caveats
+        return f"{self.headline} — not marketplace-valid" + (
+            f": {'; '.join(caveats)}" if caveats else "")
+
+
+def standing(report: Mapping[str, Any]) -> Standing:
+    """The :class:`Standing` of ``report`` (a validated report dict)."""
+    return Standing(str(report["level"]), level_refusal(report, "certified"),
+                    signer_refusal(report))

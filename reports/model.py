@@ -17,7 +17,9 @@ from typing import Any, Literal, TypedDict
 from dufflebag_harness.reports._evidence import EVIDENCE_LIMIT, clean_evidence
 
 __all__ = [
+    "CHECK_DOCS",
     "EVIDENCE_LIMIT",
+    "FIX_LIMIT",
     "VALIDITY_DAYS",
     "ArtifactInfo",
     "CatalogCheck",
@@ -38,6 +40,7 @@ __all__ = [
     "build_report",
     "clean_evidence",
     "clean_result",
+    "docs_link",
     "make_result",
     "new_report_id",
     "sort_results",
@@ -50,6 +53,23 @@ Severity = Literal["required", "advisory"]
 
 #: Default validity of a report, counted from the end of the run.
 VALIDITY_DAYS = 365
+
+#: Where every check is documented, as a path relative to the root of the harness's
+#: source tree: a result's ``docs`` link is this plus ``#`` and the check ID in lower
+#: case (``docs/checks.md#au-01``), an anchor the generated page defines for each check.
+CHECK_DOCS = "docs/checks.md"
+#: The longest ``fix`` text a result carries (the schema's limit).
+FIX_LIMIT = 4000
+
+
+def _fix_text(text: str) -> str:
+    """A fix text as results carry it: one line (check docstrings wrap), capped."""
+    return " ".join(text.split())[:FIX_LIMIT]
+
+
+def docs_link(check_id: str) -> str:
+    """The documentation link of a check: ``docs/checks.md#<id in lower case>``."""
+    return f"{CHECK_DOCS}#{check_id.lower()}"
 
 
 class CatalogCheck(TypedDict):
@@ -126,8 +146,7 @@ class RunInfo(TypedDict):
     duration_s: float
 
 
-class ResultDict(TypedDict):
-    """One (check, backend) pair, as ``CheckResult.to_json()`` gives it."""
+class _ResultBase(TypedDict):
 
     check: str
     backend: str
@@ -139,6 +158,16 @@ class ResultDict(TypedDict):
     duration_s: float
     self_reported: bool
     attempts: int
+
+
+class ResultDict(_ResultBase, total=False):
+    """One (check, backend) pair, as ``CheckResult.to_json()`` gives it, with how to fix a
+    failure (``fix``, the check's own text) and where the check is documented (``docs``,
+    :func:`docs_link`). Both are always written; reports made before they existed lack
+    them and still verify."""
+
+    fix: str
+    docs: str
 
 
 class _WaiverBase(TypedDict):
@@ -222,8 +251,10 @@ def make_result(
     duration_s: float = 0.0,
     self_reported: bool = False,
     attempts: int = 1,
+    fix: str = "",
 ) -> ResultDict:
-    """A result ready to be signed: evidence redacted and capped, duration rounded."""
+    """A result ready to be signed: evidence redacted and capped, duration rounded, the
+    fix text on one line, the docs link made from the check ID."""
     return {
         "check": check,
         "backend": backend,
@@ -235,6 +266,8 @@ def make_result(
         "duration_s": round(max(duration_s, 0.0), 4),
         "self_reported": self_reported,
         "attempts": attempts,
+        "fix": _fix_text(fix),
+        "docs": docs_link(check),
     }
 
 
@@ -249,7 +282,7 @@ def clean_result(result: Mapping[str, Any]) -> ResultDict:
         title=str(result.get("title", ""))[:200], reason=str(result.get("reason", "")),
         evidence=result.get("evidence") or {}, duration_s=float(result.get("duration_s", 0.0)),
         self_reported=bool(result.get("self_reported", False)),
-        attempts=int(result.get("attempts", 1)),
+        attempts=int(result.get("attempts", 1)), fix=str(result.get("fix", "")),
     )
 
 
@@ -273,6 +306,7 @@ def build_report(
     unplanned: str | None = None,
     report_id: str | None = None,
     validity_days: int = VALIDITY_DAYS,
+    fixes: Mapping[str, str] | None = None,
 ) -> Report:
     """Assemble a report; the catalog version, waivers, level and summary are decided here.
 
@@ -286,6 +320,8 @@ def build_report(
     or the quick profile must; without it such a pair is a gap that ``verify``
     refuses. The validity period starts when the run finished. ``signer`` is
     ``None`` for an unsigned bundle (``certify --unsigned``), which ``sign`` fills.
+    ``fixes`` (check ID → the check's fix text) gives every result, unplanned ones
+    too, the fix a reader of a failure needs.
     """
     from dufflebag_harness.reports.canonical import catalog_version
     from dufflebag_harness.reports.levels import (
@@ -299,6 +335,9 @@ def build_report(
     ordered = sort_results(results)
     if unplanned is not None:
         ordered = fill_unplanned(ordered, catalog_checks, unplanned)
+    if fixes:
+        ordered = [{**r, "fix": _fix_text(fixes.get(r["check"], r.get("fix", "")))}
+                   for r in ordered]
     checks: list[CatalogCheck] = sorted(
         ({**c, "backends": list(c["backends"]), "requires": list(c["requires"])}
          for c in catalog_checks),

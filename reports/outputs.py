@@ -20,8 +20,10 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess  # nosec B404: git, by absolute argument list, to find a repository root
 import tempfile
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,7 +37,14 @@ from dufflebag_harness.reports.render import (
 )
 from dufflebag_harness.reports.sbom import SBOM_NAME, sbom_bytes
 
-__all__ = ["BUNDLE_FILES", "OUTPUT_FILES", "OutputError", "SupportsSign", "write_outputs"]
+__all__ = [
+    "BUNDLE_FILES",
+    "OUTPUT_FILES",
+    "OutputError",
+    "SupportsSign",
+    "sarif_base",
+    "write_outputs",
+]
 
 REPORT = "report.json"
 SIGNATURE = "report.json.asc"
@@ -109,17 +118,69 @@ def _sbom(report: Mapping[str, Any]) -> bytes | None:
     return data
 
 
+def _git_toplevel(folder: Path) -> Path | None:
+    """The top-level folder of the git work tree ``folder`` is in, or ``None``."""
+    git = shutil.which("git")
+    if git is None:
+        return None
+    try:
+        proc = subprocess.run(  # nosec B603: fixed arguments, no shell
+            [git, "-C", str(folder), "rev-parse", "--show-toplevel"],
+            capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    top = proc.stdout.strip()
+    return Path(top) if proc.returncode == 0 and top else None
+
+
+def sarif_base(extension_dir: Path | None, sarif_root: Path | None = None) -> str:
+    """The extension folder's path relative to the SARIF root, as SARIF locations start
+    (``""`` when they are the same folder, or when the folder is not known).
+
+    ``sarif_root`` ``None`` means the top level of the git work tree the extension
+    folder is in, else the extension folder itself. A root that does not contain the
+    extension folder is an :class:`OutputError` naming both.
+    """
+    if extension_dir is None:
+        return ""
+    folder = Path(extension_dir).resolve()
+    if sarif_root is None:
+        root = _git_toplevel(folder) or folder
+    else:
+        root = Path(sarif_root).resolve()
+        if not root.is_dir():
+            raise OutputError(f"--sarif-root {sarif_root}: is not a folder")
+    if not folder.is_relative_to(root):
+        raise OutputError(f"--sarif-root {root}: does not contain the extension folder "
+                          f"{folder}, so SARIF locations cannot be relative to it")
+    relative = folder.relative_to(root).as_posix()
+    return "" if relative == "." else relative
+
+
 def write_outputs(report: Mapping[str, Any], out_dir: Path,
-                  signer: SupportsSign | None) -> list[Path]:
+                  signer: SupportsSign | None, *,
+                  extension_dir: Path | None = None,
+                  sarif_root: Path | None = None) -> list[Path]:
     """Validate, sign and write ``report.json`` and its signature and renderings.
 
     With ``signer`` ``None``, write an unsigned bundle instead: the report must say
     ``signer: null``; no signature is written and an old one in ``out_dir`` is removed.
+    ``extension_dir`` is the certified extension's folder and ``sarif_root`` the
+    repository root SARIF locations are relative to (:func:`sarif_base`; ``None``: the
+    git top level of ``extension_dir``). Without ``extension_dir``, locations are
+    relative to the extension folder.
     Raises :class:`ReportInvalid` for an invalid report (or one naming another
-    signer), :class:`OutputError` when ``out_dir`` cannot be written, and the
-    signer's error when signing fails; in every case ``out_dir`` is unchanged.
+    signer), :class:`OutputError` when ``out_dir`` cannot be written or ``sarif_root``
+    does not contain ``extension_dir``, and the signer's error when signing fails; in
+    every case ``out_dir`` is unchanged.
     """
     validate(report)
+    renderers: dict[str, Callable[[Mapping[str, Any]], str | bytes]] = {
+        **_RENDERERS,
+        "report.sarif": partial(render_sarif, base=sarif_base(extension_dir, sarif_root),
+                                extension_dir=None if extension_dir is None
+                                else Path(extension_dir)),
+    }
     named = report["signer"]["fingerprint"] if report["signer"] is not None else None
     if signer is None and named is not None:
         raise ReportInvalid("$.signer", f"names {named}, but an unsigned bundle says null")
@@ -146,7 +207,7 @@ def write_outputs(report: Mapping[str, Any], out_dir: Path,
             contents[SBOM_NAME] = sbom
         if signer is not None:
             contents[SIGNATURE] = signer.sign(data).encode("ascii")
-        for name, render in _RENDERERS.items():
+        for name, render in renderers.items():
             rendered = render(report)
             contents[name] = rendered if isinstance(rendered, bytes) else rendered.encode("utf-8")
         for name in names:

@@ -24,7 +24,7 @@ from dufflebag_harness.reports._gpg import GpgUnavailable, SigningError, gpg_ses
 from dufflebag_harness.reports.canonical import ReportInvalid, canonical_bytes, validate
 from dufflebag_harness.reports.catalogs import CatalogUnreadable, known_catalog_versions
 from dufflebag_harness.reports.keys import DEVELOPMENT_COMMENT
-from dufflebag_harness.reports.levels import LEVEL_RANK, sandbox_shortfall
+from dufflebag_harness.reports.levels import level_refusal
 from dufflebag_harness.reports.sbom import sbom_problem
 
 if TYPE_CHECKING:
@@ -297,16 +297,9 @@ def _check_current(report: dict[str, Any], now: datetime) -> None:
 
 
 def _check_level(report: dict[str, Any], require_level: str) -> None:
-    level = report["level"]
-    if LEVEL_RANK[level] < LEVEL_RANK[require_level]:
-        raise _Reject(VerifyExit.LEVEL_BELOW,
-                      f"the report's level is {level}, below the required "
-                      f"{require_level}")
-    shortfall = sandbox_shortfall(report["environment"]["worker"])
-    if require_level == "certified" and shortfall is not None:
-        raise _Reject(VerifyExit.LEVEL_BELOW,
-                      f"the report is certified, but {shortfall}, which level certified "
-                      "requires")
+    refusal = level_refusal(report, require_level)  # the renderings' banner says the same
+    if refusal is not None:
+        raise _Reject(VerifyExit.LEVEL_BELOW, refusal)
 
 
 def verify(

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from dufflebag_harness.reports._evidence import EVIDENCE_LIMIT, evidence_text
-from dufflebag_harness.reports.levels import waived_pairs
+from dufflebag_harness.reports.levels import Standing, standing, waived_pairs
+from dufflebag_harness.reports.model import docs_link
 
 __all__ = ["LEVEL_COLOURS", "ReportView", "ResultView", "clean_text", "view"]
 
@@ -53,6 +54,8 @@ class ResultView:
     self_reported: bool
     attempts: int
     waived: bool
+    fix: str = ""
+    docs: str = ""
 
     @property
     def pair(self) -> str:
@@ -79,6 +82,7 @@ class ReportView:
     skipped: list[ResultView]
     by_area: dict[str, list[ResultView]]
     figures: list[tuple[str, str]]
+    standing: Standing
 
     @property
     def influenced(self) -> list[ResultView]:
@@ -119,6 +123,9 @@ def view(report: Mapping[str, Any], evidence_limit: int = EVIDENCE_LIMIT) -> Rep
             self_reported=bool(r.get("self_reported")),
             attempts=int(r.get("attempts", 1)),
             waived=f"{r['check']}@{r['backend']}" in waived,
+            fix=clean_text(r.get("fix", ""), 4000),
+            # made from the check ID, never read: a link the report cannot point elsewhere
+            docs=docs_link(r["check"]),
         )
         for r in report["results"]
     ]
@@ -128,10 +135,11 @@ def view(report: Mapping[str, Any], evidence_limit: int = EVIDENCE_LIMIT) -> Rep
     for r in results:
         by_area.setdefault(r.area, []).append(r)
     level = report["level"]
+    honest = standing(report)
     return ReportView(
         report=report,
         level=level,
-        colour=LEVEL_COLOURS.get(level, "#555555"),
+        colour=LEVEL_COLOURS.get(honest.tone, "#555555"),
         name=clean_text(report["extension"]["name"], 40),
         version=clean_text(report["extension"]["version"], 80),
         results=results,
@@ -139,4 +147,5 @@ def view(report: Mapping[str, Any], evidence_limit: int = EVIDENCE_LIMIT) -> Rep
         skipped=[r for r in results if r.status == "skipped"],
         by_area=dict(sorted(by_area.items())),
         figures=[(clean_text(k, 80), _figure(v)) for k, v in sorted(report["figures"].items())],
+        standing=honest,
     )

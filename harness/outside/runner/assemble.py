@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from dufflebag_harness import HOST_API_VERSION, __version__
-from dufflebag_harness.conformance import Catalog, CheckResult
+from dufflebag_harness.conformance import Catalog, CheckResult, load_checks
 from dufflebag_harness.outside.environments.trace import trace_result
 from dufflebag_harness.outside.loader import ArtifactDigest, Manifest
 from dufflebag_harness.outside.runner.environment import environment_facts, harness_digest
@@ -114,6 +114,8 @@ def assemble_report(
         figures=record.figures,
         waivers=[w.to_json() for w in m.waivers],
         signer={"fingerprint": fingerprint, "development_key": development_key},
+        # what to do about a failure, for every result: the check's own fix text
+        fixes={spec.id: spec.fix for spec in load_checks()},
     ))
     if m.environment is not None:  # its declared Python dependencies: what ran, and the SBOM
         from dufflebag_harness.reports.sbom import attach_sbom
