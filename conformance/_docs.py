@@ -70,7 +70,11 @@ def _area_title(area: str) -> str:
 def _check_section(spec: CheckSpec, known: Mapping[str, str]) -> list[str]:
     blockers = ", ".join(spec.blocked_by) or "—"
     lines = [
-        f"### {spec.id} — {_cell(spec.title)}",
+        # the heading is the ID alone, so its anchor is the stable docs/checks.md#<id>
+        # every report links a result to (reports.model.docs_link)
+        f"### {spec.id}",
+        "",
+        f"**{_cell(spec.title)}**",
         "",
         f"- **Severity:** {spec.severity.value} · **Backends:** {', '.join(spec.backends)} · "
         f"**Profiles:** {', '.join(spec.profiles)} · **Blocked by:** {blockers}"
