@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from dufflebag_harness.conformance._baseline import require_working_alone
 from dufflebag_harness.conformance._load_concurrent import (
     Tally,
     Task,
@@ -55,7 +56,9 @@ def _setup(ctx: CheckContext, toggled: frozenset[str] = frozenset()) -> Traffic:
     host = ctx.host(extensions=[ctx.extension, *names], options={"failure_threshold": 0})
     require_loaded(host, ctx.extension)
     own = own_get_targets(host, ctx.extension)
-    return Traffic(host, names, own, baseline(host, own), toggled=toggled)
+    alone = baseline(host, own)
+    require_working_alone({label: answer[0] for label, answer in alone.items()})
+    return Traffic(host, names, own, alone, toggled=toggled)
 
 
 def _tasks(traffic: Traffic, name: str, rounds: int, seed: int) -> list[Task]:

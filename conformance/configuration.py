@@ -15,6 +15,7 @@ from typing import Any
 from jsonschema.exceptions import SchemaError
 from jsonschema.validators import Draft202012Validator, validator_for
 
+from dufflebag_harness.conformance._baseline import require_working_alone
 from dufflebag_harness.conformance._configuration_gen import (
     GenerationFailed,
     admitted_configs,
@@ -138,6 +139,7 @@ def admitted_configs_apply(ctx: CheckContext) -> None:
     configs = [*boundary_configs(schema), *_admitted(schema, EXAMPLES.get(ctx.profile, 15),
                                                      ctx.seed)]
     targets = calls(route_table(host, ctx.extension), ("GET",))[:READ_BACK]
+    require_working_alone({call.label: call.send(host).status_code for call in targets})
     crashes: list[dict[str, Any]] = []
     counts = {"tried": len(configs), "applied": 0, "refused": 0}
     for config in configs:
@@ -150,11 +152,12 @@ def admitted_configs_apply(ctx: CheckContext) -> None:
             counts["refused"] += 1
         elif 200 <= status < 300:
             counts["applied"] += 1
-            for call in targets:
+            for call in targets:  # one crash per configuration: counts are of configurations
                 r = call.send(host)
                 if r.status_code >= 500:
                     crashes.append({"config": config, "after": call.label,
                                     "status": r.status_code, "answer": r.text[:200]})
+                    break
         elif not (status == 422 and expected):
             crashes.append({"config": config, "status": status, "answer": body})
     ctx.figure("cf_admitted_configs", counts)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dufflebag_harness.conformance._baseline import answered_alone, require_working_alone
 from dufflebag_harness.conformance._load_runner import (
     LoadResult,
     LoadTarget,
@@ -150,6 +151,7 @@ def own_route_latency(ctx: CheckContext) -> None:
     own = own_get_targets(host, ctx.extension)
     if not own:
         raise CheckSkipped("the extension has no GET route a seeded user can call")
+    require_working_alone(answered_alone(host, own))
     floor = neighbour_target(others[0])
     targets = [(t, floor) for t in own]
     with_ext, without = TimedClient(host), TimedClient(bare)
@@ -189,8 +191,9 @@ def _load_setup(ctx: CheckContext) -> tuple[HostHandle, list[LoadTarget]]:
     # auto-disable off: every answer under load is then the extension's, not its absence
     host = ctx.host(extensions=[ctx.extension, *others], options={"failure_threshold": 0})
     require_loaded(host, ctx.extension)
-    targets = load_targets(own_get_targets(host, ctx.extension), core_target(),
-                           neighbour_target(others[0]))
+    own = own_get_targets(host, ctx.extension)
+    require_working_alone(answered_alone(host, own))
+    targets = load_targets(own, core_target(), neighbour_target(others[0]))
     return host, preflight(host, targets)
 
 
