@@ -7,8 +7,12 @@ command group: ``sign`` and ``verify`` never load it.
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
@@ -17,9 +21,55 @@ from dufflebag_harness.outside.exit_codes import ExitCode, Interrupted, signals_
 
 
 def _split_only(value: str | None) -> list[str] | None:
+    """``--only`` as the catalog spells it (``lc-01@SQLite`` is ``LC-01@sqlite``), each
+    item once: the report records the list, and its schema knows only that spelling."""
     if not value:
         return None
-    return [item.strip() for item in value.split(",") if item.strip()]
+    out: list[str] = []
+    for item in value.split(","):
+        check_id, at, backend = item.strip().partition("@")
+        canonical = check_id.strip().upper() + (at + backend.strip().lower() if at else "")
+        if canonical and canonical not in out:
+            out.append(canonical)
+    return out or None
+
+
+def _writable_out(out: Path | None) -> str | None:
+    """Why the outputs could not be written at ``out`` (``None``: they can), found before
+    any work: the outputs are staged beside the folder, then moved in."""
+    target = (out if out is not None else Path("certification") / "x").absolute()
+    label = f"--out {out}" if out is not None else f"the default output folder under {Path.cwd()}"
+    if out is not None and out.exists() and not out.is_dir():
+        return f"{label}: exists and is not a folder"
+    if out is not None and out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
+        return f"{label}: the folder is not writable"
+    ancestor = target.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return f"{label}: {ancestor} is not a folder"
+    try:  # the one reliable answer (read-only file systems, ACLs, root): try it
+        os.rmdir(tempfile.mkdtemp(prefix=".dufflebag-probe-", dir=ancestor))
+    except OSError as exc:
+        return f"{label}: cannot create files in {ancestor}: {exc.strerror or exc}"
+    return None
+
+
+def _sarif_root_problem(path: Path, sarif_root: Path | None) -> str | None:
+    """Why SARIF locations could not be made relative to ``sarif_root``, before any work
+    (the outputs writer would say the same, after the whole run)."""
+    if sarif_root is None:
+        return None
+    from dufflebag_harness.reports.outputs import OutputError, sarif_base
+
+    folder = path.parent if path.name == "extension.toml" else path
+    if not folder.is_dir():
+        return None  # a wheel or sdist: its locations are relative to its own top
+    try:
+        sarif_base(folder, sarif_root)
+    except OutputError as exc:
+        return str(exc)
+    return None
 
 
 @click.command("certify")
@@ -46,10 +96,22 @@ def _split_only(value: str | None) -> list[str] | None:
 @click.option("--deadline", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="SECONDS",
               help="Start no check after this long [default: 600 full, 180 quick].")
+@click.option("--plain", is_flag=True,
+              help="One line per pair as it finishes, no progress bar, no colours (the "
+                   "default when standard error is not a terminal).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON summary on standard output (level, whether verify would "
+                   "accept the report and why not, counts, failed pairs, report files) and "
+                   "nothing else there; the progress goes to standard error.")
+@click.option("--sarif-root", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, metavar="DIR",
+              help="Folder the SARIF file's paths are relative to [default: the git "
+                   "top-level of the extension, else the extension's folder].")
 def certify_cmd(path: Path, out: Path | None, profile: str, only: str | None,
                 pg_dsn: str | None, seed: int | None, shuffle: bool,
                 with_: tuple[Path, ...], unsigned: bool, jobs: int | None,
-                deadline: float | None) -> None:
+                deadline: float | None, plain: bool, as_json: bool,
+                sarif_root: Path | None) -> None:
     """Certify the extension at PATH (folder, wheel or sdist).
 
     Exit 0 certified, 1 failed, 2 bad input or environment, 3 provisional,
@@ -64,33 +126,53 @@ def certify_cmd(path: Path, out: Path | None, profile: str, only: str | None,
     )
     from dufflebag_harness.outside.runner.progress import ProgressDisplay
 
-    display = ProgressDisplay()
+    def refuse(code: int, message: str) -> NoReturn:
+        display.stop()
+        click.echo(message, err=True)
+        if as_json:  # a machine reading stdout learns the run ended, and why
+            click.echo(json.dumps({"level": None, "exit_code": int(code), "error": message}))
+        sys.exit(code)
+
+    display = ProgressDisplay(plain=True if plain else None)
+    problem = _writable_out(out) or _sarif_root_problem(path, sarif_root)
+    if problem is not None:
+        refuse(ExitCode.BAD_INPUT, f"error: {problem}")
     opts = CertifyOptions(path=path, out=out, profile=profile, only=_split_only(only),
                           pg_dsn=pg_dsn, seed=seed, shuffle=shuffle, with_=with_,
-                          unsigned=unsigned, jobs=jobs, deadline_s=deadline)
+                          unsigned=unsigned, jobs=jobs, deadline_s=deadline,
+                          sarif_root=sarif_root)
     try:
         with signals_interrupt():
             outcome = certify(dataclasses.replace(opts, python_env=chosen()),
                               EventBus([display]))
     except BadInput as exc:
-        display.stop()
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(ExitCode.BAD_INPUT)
+        refuse(ExitCode.BAD_INPUT, f"error: {exc}")
     except InternalError as exc:
-        display.stop()
-        click.echo(f"internal error: {exc}", err=True)
-        sys.exit(ExitCode.INTERNAL)
+        refuse(ExitCode.INTERNAL, f"internal error: {exc}")
     except Interrupted as exc:
-        display.stop()
-        click.echo(f"interrupted by {exc.signal_name}: no report written", err=True)
-        sys.exit(exc.exit_code)
+        refuse(exc.exit_code, f"interrupted by {exc.signal_name}: no report written")
     except KeyboardInterrupt:
-        display.stop()
-        click.echo("interrupted: no report written", err=True)
-        sys.exit(ExitCode.INTERRUPTED)
-    if outcome.signed:
+        refuse(ExitCode.INTERRUPTED, "interrupted: no report written")
+    _conclude(display, outcome, path, as_json)
+    sys.exit(outcome.exit_code)
+
+
+def _conclude(display: Any, outcome: Any, path: Path, as_json: bool) -> None:
+    """Where the report is, then the last line: the level and what verify would say."""
+    from dufflebag_harness.conformance import load_checks
+    from dufflebag_harness.outside.cli._summary import summarize
+
+    fixes = {spec.id: spec.fix for spec in load_checks()}
+    summary = summarize(outcome.report, exit_code=outcome.exit_code, out_dir=outcome.out_dir,
+                        files=outcome.files, artifact=path,
+                        fix_of=lambda check: fixes.get(check, ""))
+    display.stop()
+    if as_json:
+        click.echo(summary.as_json())
+    elif outcome.signed:
         click.echo(f"Report: {outcome.out_dir / 'report.html'}")
     else:
         click.echo(f"Unsigned bundle: {outcome.out_dir} (sign it with `dufflebag-cert sign "
                    f"{outcome.out_dir} --artifact {path}`)")
-    sys.exit(outcome.exit_code)
+    sys.stdout.flush()
+    display.conclude(summary.last_line(), summary.level)

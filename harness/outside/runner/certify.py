@@ -96,6 +96,8 @@ class CertifyOptions:
     jobs: int | None = None
     #: Seconds after which no further check starts (``None``: the profile's deadline).
     deadline_s: float | None = None
+    #: Folder the SARIF file's paths are relative to (``None``: the outputs' default).
+    sarif_root: Path | None = None
 
 
 #: Most lanes a run uses unless told otherwise: each is a worker and its hosts in memory.
@@ -376,19 +378,24 @@ def _run(opts: CertifyOptions, bus: EventBus, manifest: Manifest, digest_target:
         report = assemble_report(record, fingerprint=signer.fingerprint,
                                  development_key=signer.development_key)
     out_dir = opts.out or Path("certification") / f"{manifest.name}-{manifest.version}"
-    files = _write(report, out_dir, signer)
+    files = _write(report, out_dir, signer, extension_dir=manifest.root if
+                   digest_target.is_dir() else None, sarif_root=opts.sarif_root)
     bus.emit(RunFinished(report, report["level"]))
     level = str(report["level"])
     return CertifyOutcome(LEVEL_EXIT[level], level, report, out_dir, files)
 
 
-def _write(report: dict[str, Any], out_dir: Path, signer: Any) -> list[Path]:
+def _write(report: dict[str, Any], out_dir: Path, signer: Any, *,
+           extension_dir: Path | None = None, sarif_root: Path | None = None) -> list[Path]:
     from dufflebag_harness.reports import ReportInvalid, write_outputs
     from dufflebag_harness.reports.outputs import OutputError
     from dufflebag_harness.reports.signing import SigningError
 
     try:
-        return write_outputs(report, out_dir, signer)
+        # SARIF locations: the extension's files relative to --sarif-root (or its git top
+        # level); an archive's unpacked copy is no place in anyone's repository
+        return write_outputs(report, out_dir, signer, extension_dir=extension_dir,
+                             sarif_root=sarif_root)
     except ReportInvalid as exc:
         raise InternalError(f"the report failed its own schema: {exc}") from None
     except OutputError as exc:
