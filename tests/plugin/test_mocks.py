@@ -21,6 +21,7 @@ from dufflebag_harness.fixtures.mocks import (
     MockStorage,
     mock_services,
 )
+from dufflebag_harness.inside.db import SqliteProvider
 from dufflebag_harness.inside.db._service import IsolatedDatabase
 from dufflebag_harness.inside.host.services._cache import MemoryCache
 from dufflebag_harness.sdk import PermissionDenied, StorageError, User
@@ -236,6 +237,65 @@ def test_cache_is_the_hosts_cache_unbounded() -> None:
     assert len(cache.items) == 20_001 and run(cache.get("k0")) == 0
     run(cache.set("k0", "again"))
     assert next(iter(cache.items)) == "k0"  # a re-set key keeps its place
+
+
+def _host_sqlite(name: str) -> tuple[SqliteProvider, Any]:
+    provider = SqliteProvider()
+    return provider, provider.for_extension(name)
+
+
+STATEMENTS = [
+    ("execute", "CREATE TABLE hits (id INTEGER PRIMARY KEY, path TEXT)", None),
+    ("execute", "INSERT INTO hits (path) VALUES (:p)", {"p": "/a"}),
+    ("fetch_all", "INSERT INTO hits (path) VALUES ('/b') RETURNING id, path", None),
+    ("fetch_all", "UPDATE hits SET path = path || '!'", None),
+    ("execute", "UPDATE hits SET path = path || '?'", None),
+    ("fetch_all", "SELECT path FROM hits ORDER BY id", None),
+    ("execute", "DELETE FROM hits WHERE path = 'none'", None),
+    ("execute", "DROP TABLE hits", None),
+]
+
+
+def test_database_answers_every_statement_as_the_hosts_sqlite_does() -> None:
+    """Same statements, same answers: a fake that disagrees teaches the author wrong."""
+    mock = MockDatabase("demo")
+    provider, host = _host_sqlite("demo")
+    try:
+        for method, sql, params in STATEMENTS:
+            assert run(getattr(mock, method)(sql, params)) == \
+                run(getattr(host, method)(sql, params)), sql
+    finally:
+        mock.close()
+        provider.close()
+
+
+def test_database_commits_fetch_all_and_counts_like_the_host() -> None:
+    db = MockDatabase("demo")
+    assert run(db.execute("CREATE TABLE t (x INTEGER)")) == 0  # DDL: 0, not the driver's -1
+    assert run(db.fetch_all("INSERT INTO t VALUES (1) RETURNING x")) == [{"x": 1}]
+    assert run(db.fetch_all("DELETE FROM t WHERE x = 9")) == []  # no rows: [], no error
+    assert run(db.fetch_all("SELECT x FROM t")) == [{"x": 1}]  # the RETURNING insert stayed
+    db.close()
+
+
+def test_database_refuses_what_the_host_refuses() -> None:
+    db = MockDatabase("demo")
+    with pytest.raises(sdk.DatabaseAccessError):
+        run(db.fetch_all("SELECT * FROM core.sqlite_master"))
+    with pytest.raises(sdk.DatabaseAccessError):
+        run(db.execute("ATTACH DATABASE ':memory:' AS other"))
+    db.assert_called("execute", sql="ATTACH DATABASE ':memory:' AS other")
+    db.close()
+
+
+def test_database_migrations_are_the_hosts() -> None:
+    db = MockDatabase("demo")
+    migrations = [sdk.Migration(version=1, description="t", up="CREATE TABLE t (x INTEGER)",
+                                down="DROP TABLE t")]
+    assert db.migrate(migrations) == [1]
+    assert [m.version for m in db.applied()] == [1]
+    assert db.downgrade(migrations, 0) == [1]
+    db.close()
 
 
 def test_database_is_the_hosts_database_over_its_own_engine() -> None:
