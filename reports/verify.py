@@ -40,11 +40,13 @@ class VerifyExit(enum.IntEnum):
     """The report is authentic, intact, about the artifact, current and at the level asked."""
 
     USAGE = 2
-    """Wrong use: a missing file, a keyring with secret keys or none, no gpg here."""
+    """Wrong use: a missing file (the signature beside the report too), a keyring with
+    secret keys or none, no gpg here."""
 
     BAD_SIGNATURE = 10
-    """The signature is missing, does not match the bytes, or is not acceptable; or the
-    report is an unsigned bundle (``signer: null``)."""
+    """The signature does not match the bytes (the report was altered, or the signature
+    is another report's) or is not acceptable; or the report is an unsigned bundle
+    (``signer: null``)."""
 
     UNKNOWN_SIGNER = 11
     """The signer is not in the keyring (or revoked, or not the signer the report names)."""
@@ -123,8 +125,10 @@ def _signature_fingerprint(status: list[tuple[str, list[str]]], fingerprints: se
         raise _Reject(VerifyExit.BAD_SIGNATURE,
                       f"the signature file holds {count} signatures; exactly one is expected")
     if "BADSIG" in seen:
+        # gpg cannot tell an altered report from another report's signature: say both
         raise _Reject(VerifyExit.BAD_SIGNATURE,
-                      "the report was changed after it was signed (signature does not match)")
+                      "the signature does not match this report: the report was altered "
+                      "after signing, or the signature belongs to another report")
     if "NO_PUBKEY" in seen or "ERRSIG" in seen:
         errsig = seen.get("ERRSIG", [])
         if "NO_PUBKEY" in seen or errsig[5:6] == ["9"]:  # rc 9: no public key
@@ -164,8 +168,11 @@ def _check_signature(
     if b"PRIVATE KEY BLOCK" in keyring:
         raise _Reject(VerifyExit.USAGE,
                       "the keyring holds secret key material; give public keys only")
+    if not signature.exists():
+        raise _Reject(VerifyExit.USAGE,
+                      f"no signature at {signature} (give the report's .asc with --signature)")
     if not signature.is_file():
-        raise _Reject(VerifyExit.BAD_SIGNATURE, f"the signature file {signature} does not exist")
+        raise _Reject(VerifyExit.USAGE, f"the signature {signature} is not a file")
     root = Path("/tmp") if Path("/tmp").is_dir() else Path(tempfile.gettempdir())
     home = Path(tempfile.mkdtemp(prefix="dbv", dir=root))
     try:

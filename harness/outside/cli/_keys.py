@@ -5,14 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from dufflebag_harness.outside.exit_codes import ExitCode
 
 
-def _fail(exc: Exception) -> None:
-    click.echo(f"error: {exc}", err=True)
+def _fail(exc: Exception, what: str | None = None) -> NoReturn:
+    """One line, exit 2: a file the system refused is named with the system's reason."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = what or (str(exc.filename) if exc.filename is not None else None)
+        message = f"{where}: {exc.strerror}" if where else exc.strerror
+    else:
+        message = f"{what}: {exc}" if what else str(exc)
+    click.echo(f"error: {message}", err=True)
     sys.exit(ExitCode.BAD_INPUT)
 
 
@@ -35,7 +42,6 @@ def keys_init(name: str, email: str, expire: str) -> None:
         fingerprint = init_key(name=name, email=email, expire=expire)
     except (SigningError, OSError, ValueError) as exc:
         _fail(exc)
-        return
     click.echo(fingerprint)
     click.echo("Use it with DUFFLEBAG_SIGNING_KEY=" + fingerprint
                + "; give `dufflebag-cert keys export` output to verifiers.", err=True)
@@ -54,11 +60,13 @@ def keys_export(fingerprints: tuple[str, ...], out: Path | None) -> None:
         armour = export_keys(list(fingerprints) or None)
     except (SigningError, OSError, ValueError) as exc:
         _fail(exc)
-        return
     if out is None:
         click.echo(armour, nl=False)
-    else:
+        return
+    try:
         out.write_text(armour, "ascii")
+    except OSError as exc:
+        _fail(exc, f"--out {out}")
 
 
 @keys_group.command("list")
@@ -71,7 +79,6 @@ def keys_list() -> None:
         keys = list_keys()
     except (SigningError, OSError, ValueError) as exc:
         _fail(exc)
-        return
     if not keys:
         click.echo("no signing keys (run `dufflebag-cert keys init`)")
     for k in keys:
