@@ -21,6 +21,7 @@ from dufflebag_harness.conformance._registry import check
 from dufflebag_harness.conformance._security_bandit import BanditError, run_bandit
 from dufflebag_harness.conformance._security_canaries import Leak, drive, mask, needles, search
 from dufflebag_harness.conformance._security_exercise import exercise
+from dufflebag_harness.conformance._security_globals import compare
 from dufflebag_harness.conformance._security_secrets import canary_config
 from dufflebag_harness.conformance._security_static import scan_imports
 from dufflebag_harness.conformance._security_testrun import scan_test_tampering
@@ -267,3 +268,69 @@ def planted_secrets_stay_inside(ctx: CheckContext) -> None:
                           f"be searched, e.g. {sent.rate_limited[0]}",
                           {"rate_limited": sent.rate_limited[:20],
                            "requests": len(sent.statuses)})
+
+
+def _fingerprint_now(ctx: CheckContext) -> dict[str, Any]:
+    return ctx.probe("globals.fingerprint", extension=ctx.extension, timeout=120)
+
+
+@check(id="SE-07",
+       title="Modules the extension does not own are left as a clean interpreter has them",
+       requires=("REQ-1.3", "REQ-6.1"), severity=REQUIRED, fresh_worker=True,
+       fix="Never change code you do not own: no assigning, setattr-ing or vars().update-ing "
+           "functions, classes or methods of the standard library, the harness or another "
+           "package (json.dumps, http.client.HTTPConnection.request, builtins.open, a "
+           "starlette Response method, ...), no replacing a function's __code__ and no "
+           "sys.modules entries of your own; wrap what you need in your own module and call "
+           "that. Reading them is fine, and so is their own state changing as they are used.")
+def globals_untouched(ctx: CheckContext) -> None:
+    """Every loaded module the extension does not own — the standard library, the harness,
+    third-party packages — matches a clean interpreter after the extension was imported and
+    after every route was exercised: each function (its code, module, qualified name,
+    defaults and closure), each method of a class defined there, each builtin and each
+    module reference is what the clean reference worker has for the same module, and each
+    ``sys.modules`` entry is the module a clean import gives. The mechanism does not matter
+    (assignment, setattr through a helper, ``vars(module).update``, a new ``__code__``, a
+    ``sys.modules`` entry): the effect is compared. Plain data (caches, counters, handler
+    lists, registries) is state a library changes itself and is not compared.
+
+    Limits: the fingerprints are taken inside the worker, where the extension's code
+    runs, so an extension set on hiding could tamper with the probe itself (SE-03
+    refuses the tools for that: frame access, gc walks, writes to other modules);
+    modules the clean worker cannot import (the extension's own dependencies) or loads
+    from another file are counted, not compared; a change made only on a path the
+    harness's requests do not reach is not seen."""
+    # A fresh worker: "after import" is the extension's import alone, and the verdict does
+    # not depend on which checks ran in the worker before.
+    before = _fingerprint_now(ctx)
+    host = ctx.host()
+    require_loaded(host, ctx.extension)
+    exercise(host, ctx.extension)
+    host.close()
+    after = _fingerprint_now(ctx)
+    root = str(after.get("root") or "")
+
+    def own(**args: Any) -> dict[str, Any]:
+        return ctx.probe("globals.fingerprint", extension=ctx.extension, timeout=120, **args)
+
+    def clean(**args: Any) -> dict[str, Any]:
+        return ctx.reference_probe("globals.fingerprint", timeout=120, **args)
+
+    found: dict[str, Any] = {}
+    for phase, seen in (("after import", before), ("after exercising every route", after)):
+        diff = compare(seen, own, clean, root)
+        for d in diff.differences:
+            found.setdefault(str(d), {**d.to_json(), "seen": phase})
+        ctx.figure(f"globals_compared_{'import' if phase == 'after import' else 'exercise'}",
+                   {"modules": diff.compared, "not_importable_cleanly": len(diff.not_importable),
+                    "other_file": len(diff.other_file), "other_file_first": diff.other_file[:10],
+                    "not_described": len(diff.undescribed)})
+        if diff.undescribed:
+            found.setdefault(f"{len(diff.undescribed)} more modules",
+                             {"modules": diff.undescribed[:20], "seen": phase,
+                              "kind": "not described (too many differed)"})
+    if found:
+        first = next(iter(found))
+        raise CheckFailed(f"{len(found)} change(s) to modules the extension does not own, "
+                          f"e.g. {first}", {"changes": list(found.values())[:40],
+                                            "owned": after.get("owned", [])[:20]})

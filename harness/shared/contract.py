@@ -596,6 +596,38 @@ class Attacks(TypedDict):
     results: list[Attacked]
 
 
+class FingerprintArgs(TypedDict):
+    #: The extension whose own modules are left out (the extension's worker).
+    extension: NotRequired[str]
+    #: Modules to fingerprint, imported first when absent (the reference worker); all
+    #: loaded modules when not given.
+    modules: NotRequired[list[str]]
+    #: Modules to describe attribute by attribute (else only their digests).
+    detail: NotRequired[list[str]]
+    #: Per module: attributes to look up first when the module has them only lazily (its
+    #: own ``__getattr__``), as the extension's worker did by using them.
+    resolve: NotRequired[dict[str, list[str]]]
+
+
+class ModulePrint(TypedDict):
+    #: The module object's type, name and file, as a line.
+    header: str
+    #: sha256 over its attributes' fingerprints.
+    digest: str
+
+
+class Fingerprints(TypedDict):
+    modules: dict[str, ModulePrint]
+    #: Modules not fingerprinted, and why (could not be imported, ...).
+    skipped: dict[str, str]
+    #: Per module in ``detail``: attribute (``name`` or ``Class.member``) -> fingerprint.
+    detail: dict[str, dict[str, str]]
+    #: The extension's own modules left out.
+    owned: list[str]
+    #: The folder the extension's package was imported from (``None``: none given).
+    root: str | None
+
+
 PROBES: Mapping[str, Spec] = types.MappingProxyType({
     # the extension's class and its lifecycle
     "describe": Spec(ExtensionArgs, Described, """What the loaded class says about itself
@@ -673,6 +705,12 @@ PROBES: Mapping[str, Spec] = types.MappingProxyType({
         return hostile paths aimed at them: the worker's filesystem."""),
     "storage.attack": Spec(AttackArgs, Attacks, """Feed those paths to every storage object
         the extension holds; report what was read or written outside, then clean up."""),
+    # global state
+    "globals.fingerprint": Spec(FingerprintArgs, Fingerprints, """Fingerprint every loaded
+        module the extension does not own (each attribute's kind, qualified name, module and
+        code digest; classes defined there member by member): the module objects live only
+        in the worker's process, so they can only be read there. In the clean reference
+        worker the same probe (after importing the modules named) is the baseline."""),
 })
 
 

@@ -33,13 +33,14 @@ PROBES = [
     "perf.memory",
     "quota.set", "quota.slow", "quota.calls",
     "storage.plant", "storage.attack",
+    "globals.fingerprint",
 ]
 
 
 def test_the_names_are_pinned() -> None:
     assert list(contract.OPS) == OPS
     assert sorted(contract.PROBES) == sorted(PROBES)
-    assert len(PROBES) == len(set(PROBES)) == 30
+    assert len(PROBES) == len(set(PROBES)) == 31
     for name, spec in {**contract.OPS, **contract.PROBES}.items():
         assert len(spec.doc.split()) >= 3, f"{name}: say what it measures and why inside"
 

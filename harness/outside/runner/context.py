@@ -318,6 +318,15 @@ class RunContext:
             _raise_import_failure(exc)
             raise
 
+    def reference_probe(self, op: str, **args: Any) -> dict[str, Any]:
+        """A probe in the clean reference worker (the harness and companions, never the
+        extension): the baseline a check compares the extension's worker with.
+        Self-reported, like :meth:`probe`."""
+        if self.reference is None:
+            raise CheckSkipped("no reference worker is available in this run")
+        self.self_reported = True
+        return self.reference().call("probe", op=op, **args)
+
     def dependencies(self) -> list[str]:
         """Extensions given with ``--with``: loaded in the worker beside this one, and
         added to every host that runs it."""
@@ -330,6 +339,12 @@ class RunContext:
         """The extension's worker's stdout/stderr from byte ``since`` (see ``outside()``'s
         ``output_size``), captured by the parent at the file-descriptor level."""
         return self.worker.output(since)
+
+    def paths_named(self, marker: str) -> list[str]:
+        """Files and folders whose name contains ``marker`` anywhere the extension's
+        sandbox can write (its folder, private ``/tmp`` and ``/dev/shm``), listed by the
+        parent. Not self-reported."""
+        return self.worker.paths_named(marker)
 
     def canaries(self) -> Mapping[str, str]:
         """The fake secrets planted in the extension's worker (environment and HOME):

@@ -1,0 +1,1 @@
+"""Test rogue `json_compat`: invoice totals as JSON, Decimal amounts and dates included."""
