@@ -89,7 +89,7 @@ def test_the_plugin_tour_runs_as_documented(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("-p", "dufflebag_harness.fixtures.plugin",
                                            "-p", "no:cacheprovider",
                                            "--dufflebag-backends=sqlite", str(root / name))
-    tests = len(re.findall(r"^def test_", code, re.M))
+    tests = len(re.findall(r"^(?:async )?def test_", code, re.M))
     assert tests >= 8
     result.assert_outcomes(passed=tests)
 
