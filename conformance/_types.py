@@ -206,6 +206,10 @@ class CheckContext(Protocol):
         parent at the file-descriptor level (no in-process redirect can hide it)."""
         ...
     def scratch_database(self, extensions: Sequence[str] | None = None) -> DatabaseView: ...
+    def paths_named(self, marker: str) -> list[str]:
+        """Files and folders whose name contains ``marker`` wherever the extension's
+        sandbox can write, as the sandbox sees them; listed by the parent."""
+        ...
     def canaries(self) -> Mapping[str, str]:
         """Fake secrets planted in the extension's worker, fresh for each worker: label
         (``environment variable GITHUB_TOKEN``, ``file ~/.ssh/id_ed25519``) -> value. The

@@ -489,6 +489,24 @@ class WorkerClient:
                              "tasks": _tasks(proc.pid), "fd_kinds": _fd_kinds(proc.pid)})
         return seen
 
+    def paths_named(self, marker: str, *, limit: int = 200) -> list[str]:
+        """Every file or folder whose name contains ``marker`` in what the sandbox can
+        write: the worker's own folder and its private ``/tmp`` and ``/dev/shm`` (read
+        through ``/proc/<pid>/root``, the sandbox's view). Paths as the sandbox sees
+        them; walked without following a link. Nothing here asks the worker."""
+        roots: list[tuple[Path, str]] = [(self._dir, str(self._dir))]
+        for proc in self.processes()[:1]:
+            for private in ("tmp", "dev/shm"):
+                roots.append((Path(f"/proc/{proc.pid}/root/{private}"), "/" + private))
+        found: list[str] = []
+        for root, shown in roots:
+            for folder, dirs, files in os.walk(root, followlinks=False):
+                for name in (*dirs, *files):
+                    if marker in name and len(found) < limit:
+                        rel = os.path.relpath(os.path.join(folder, name), root)
+                        found.append(os.path.join(shown, rel))
+        return sorted(found)
+
     # -- memory ------------------------------------------------------------
     def rss_mb(self) -> float:
         """Resident memory of everything in the sandbox now, in MB (from outside)."""
