@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 import time
@@ -180,3 +183,68 @@ def test_new_then_certify(tmp_path: Path) -> None:
         assert report["level"] == "certified" and not_passed == []
     assert (out / "report.json.asc").is_file()
     print(f"new -> {report['level']} in {elapsed:.1f} s")
+
+
+# -- every instruction the generated project gives works as written ---------------------
+#: pytest plugins of the harness's own tools, which an author's session must not load.
+KEPT_OUT = ("locust", "schemathesis", "hypothesis")
+
+
+def _commands(text: str) -> list[str]:
+    """Every ``python -m pytest ...`` command in ``text`` (code blocks and inline code)."""
+    found = re.findall(r"^(python -m pytest[^#\n]*?)\s*(?:#.*)?$", text, re.M)
+    found += re.findall(r"`((?:PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 )?python -m pytest[^`]*)`", text)
+    return list(dict.fromkeys(c.strip() for c in found))
+
+
+def _run_as_written(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    words = shlex.split(command)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")}
+    while "=" in words[0]:
+        key, _, value = words.pop(0).partition("=")
+        env[key] = value
+    assert words[:3] == ["python", "-m", "pytest"], command
+    return subprocess.run([sys.executable, *words[1:], "-p", "no:cacheprovider"], cwd=cwd,
+                          env=env, capture_output=True, text=True, timeout=600, check=False)
+
+
+def test_the_generated_instructions_work_as_written(tmp_path: Path) -> None:
+    assert run_cli("new", "notes_app", cwd=tmp_path).returncode == 0
+    root = tmp_path / "notes_app"
+    readme = (root / "README.md").read_text()
+    docstring = ast.get_docstring(ast.parse((root / "tests" / "test_notes_app.py").read_text()))
+    assert docstring and "-p fixtures.plugin" not in docstring
+    commands = _commands(readme) + _commands(docstring.replace("`", "\n"))
+    assert {"python -m pytest -q", "python -m pytest --fixtures",
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 python -m pytest -p dufflebag -q",
+            "python -m pytest -q --dufflebag-backends=sqlite"} <= set(commands), commands
+    for command in commands:
+        result = _run_as_written(command, root)
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, f"{command}:\n{output}"
+        assert "already registered" not in output, command
+        if "--fixtures" in command:
+            assert "dufflebag_client -- " in result.stdout and "``HostClient``" in result.stdout
+        else:
+            assert re.search(r"\d+ passed", result.stdout) and "failed" not in result.stdout, \
+                f"{command}:\n{output}"
+
+
+def test_the_harness_tools_pytest_plugins_stay_out_of_a_generated_project(
+        tmp_path: Path) -> None:
+    assert run_cli("new", "notes_app", cwd=tmp_path).returncode == 0
+    root = tmp_path / "notes_app"
+    result = _run_as_written("python -m pytest --trace-config -q --dufflebag-backends=sqlite",
+                             root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    registered = [line for line in result.stdout.splitlines()
+                  if line.startswith("PLUGIN registered")]
+    assert any("dufflebag_harness.fixtures.plugin" in line for line in registered)
+    for tool in KEPT_OUT:
+        assert not [line for line in registered if tool in line], tool
+    header = _run_as_written("python -m pytest --co -q tests", root)
+    plugins = re.search(r"^plugins: (.*)$", header.stdout, re.M)
+    assert plugins is None or not any(t in plugins.group(1) for t in KEPT_OUT)
+    asked = _run_as_written("python -m pytest -p hypothesispytest --trace-config --co -q", root)
+    assert "_hypothesis_pytestplugin" in asked.stdout, "a plugin named with -p must load"
