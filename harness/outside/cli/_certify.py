@@ -34,7 +34,7 @@ def _split_only(value: str | None) -> list[str] | None:
     return out or None
 
 
-def _writable_out(out: Path | None) -> str | None:
+def _out_message(out: Path | None) -> str | None:
     """Why the outputs could not be written at ``out`` (``None``: they can), found before
     any work: the outputs are staged beside the folder, then moved in."""
     target = (out if out is not None else Path("certification") / "x").absolute()
@@ -55,7 +55,7 @@ def _writable_out(out: Path | None) -> str | None:
     return None
 
 
-def _sarif_root_problem(path: Path, sarif_root: Path | None) -> str | None:
+def _sarif_root_message(path: Path, sarif_root: Path | None) -> str | None:
     """Why SARIF locations could not be made relative to ``sarif_root``, before any work
     (the outputs writer would say the same, after the whole run)."""
     if sarif_root is None:
@@ -126,7 +126,7 @@ def certify_cmd(path: Path, out: Path | None, profile: str, only: str | None,
     )
     from dufflebag_harness.outside.runner.progress import ProgressDisplay
 
-    def refuse(code: int, message: str) -> NoReturn:
+    def _refuse(message: str, code: int) -> NoReturn:
         display.stop()
         click.echo(message, err=True)
         if as_json:  # a machine reading stdout learns the run ended, and why
@@ -134,9 +134,9 @@ def certify_cmd(path: Path, out: Path | None, profile: str, only: str | None,
         sys.exit(code)
 
     display = ProgressDisplay(plain=True if plain else None)
-    problem = _writable_out(out) or _sarif_root_problem(path, sarif_root)
+    problem = _out_message(out) or _sarif_root_message(path, sarif_root)
     if problem is not None:
-        refuse(ExitCode.BAD_INPUT, f"error: {problem}")
+        _refuse(f"error: {problem}", ExitCode.BAD_INPUT)
     opts = CertifyOptions(path=path, out=out, profile=profile, only=_split_only(only),
                           pg_dsn=pg_dsn, seed=seed, shuffle=shuffle, with_=with_,
                           unsigned=unsigned, jobs=jobs, deadline_s=deadline,
@@ -146,13 +146,13 @@ def certify_cmd(path: Path, out: Path | None, profile: str, only: str | None,
             outcome = certify(dataclasses.replace(opts, python_env=chosen()),
                               EventBus([display]))
     except BadInput as exc:
-        refuse(ExitCode.BAD_INPUT, f"error: {exc}")
+        _refuse(f"error: {exc}", ExitCode.BAD_INPUT)
     except InternalError as exc:
-        refuse(ExitCode.INTERNAL, f"internal error: {exc}")
+        _refuse(f"internal error: {exc}", ExitCode.INTERNAL)
     except Interrupted as exc:
-        refuse(exc.exit_code, f"interrupted by {exc.signal_name}: no report written")
+        _refuse(f"interrupted by {exc.signal_name}: no report written", exc.exit_code)
     except KeyboardInterrupt:
-        refuse(ExitCode.INTERRUPTED, "interrupted: no report written")
+        _refuse("interrupted: no report written", ExitCode.INTERRUPTED)
     _conclude(display, outcome, path, as_json)
     sys.exit(outcome.exit_code)
 

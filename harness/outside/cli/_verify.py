@@ -26,7 +26,8 @@ def verify_cmd(report: Path, keyring: Path, artifact: Path | None, signature: Pa
 
     Exit 0 all hold, 10 bad signature (or an unsigned bundle), 11 signer not in
     keyring, 12 schema invalid (or an unknown catalog version), 13 artifact mismatch,
-    14 expired, 15 level below required, 2 usage.
+    14 expired, 15 level below required, 2 usage (a missing file, the signature
+    beside the report too).
     """
     from dufflebag_harness.reports import verify
     from dufflebag_harness.reports.verify import VerifyExit
