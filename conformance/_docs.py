@@ -88,6 +88,9 @@ def _check_section(spec: CheckSpec, known: Mapping[str, str]) -> list[str]:
     ]
     lines += [f"  - {req} — {_cell(_requirement_text(req, known, spec.id))}"
               for req in spec.requires]
+    behaviour = " ".join((spec.func.__doc__ or "").split())
+    if behaviour and behaviour != " ".join(spec.fix.split()):
+        lines.append(f"- **What it checks:** {_cell(behaviour)}")
     lines += [f"- **How to fix:** {_cell(spec.fix) or '—'}", ""]
     return lines
 

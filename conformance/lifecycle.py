@@ -197,11 +197,19 @@ def _leak_summary(leaked: dict[str, Any]) -> list[str]:
 
 @check(id="LC-06", title="Nothing is left running or open after stop()",
        requires=("REQ-1.1", "REQ-6.1"), severity=REQUIRED, blocked_by=("LC-01", "LC-03"),
-       rerun_on_fail=False, fresh_worker=True)
+       rerun_on_fail=False, fresh_worker=True,
+       fix="In stop(), cancel and await every task you created, signal and join every "
+           "thread (a sleeping loop must wake up: wait on an Event, not time.sleep), cancel "
+           "every timer (and keep a stopped flag the timer's callback reads before it "
+           "re-arms), shut executors down, close files and return every database "
+           "connection.")
 def nothing_leaked_after_stop(ctx: CheckContext) -> None:
-    """In stop(), cancel and await every task you created, signal and join every thread
-    (a sleeping loop must wake up: wait on an Event, not time.sleep), shut executors
-    down, close files and return every database connection."""
+    """In a worker process nothing else ran in, a host starts the extension, serves its
+    routes and stops it; one second later nothing it started is still there: no thread,
+    task, open file or database connection (seen by the worker), no busy thread, no new
+    descriptor and no process beside the worker (seen by the parent in /proc), and no
+    thread started after stop() returned while the parent watches the idle worker for
+    1.2 s (a timer that re-arms itself). A leak seen once is a failure, never 'flaky'."""
     before = _worker_seen(ctx)
     out = ctx.probe("lifecycle.leaks", extension=ctx.extension, settle_s=LEAK_SETTLE_S)
     if out.get("load_error"):
