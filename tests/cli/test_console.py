@@ -11,6 +11,7 @@ import os
 import pty
 import re
 import select
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -115,16 +116,20 @@ def _screen(raw: str) -> list[str]:
     return lines
 
 
-def _in_a_terminal(*args: str, timeout: float = 300) -> tuple[int, str]:
-    """Run ``dufflebag-cert ARGS`` on a pseudo-terminal; its exit code and all it wrote."""
-    import sys
-
+def _in_a_terminal(*args: str, timeout: float = 300,
+                   command: bool = False) -> tuple[int, str]:
+    """Run ``dufflebag-cert ARGS`` (with ``command``: the command ARGS) on a
+    pseudo-terminal; its exit code and all it wrote."""
+    argv = list(args) if command else [sys.executable, "-m", "dufflebag_harness", *args]
     pid, fd = pty.fork()
     if pid == 0:  # the child: the command, with the pty as its terminal
         os.chdir(ROOT)
         os.environ.update(COLUMNS="80", LINES="24", TERM="xterm-256color")
         os.environ.pop("NO_COLOR", None)
-        os.execv(sys.executable, [sys.executable, "-m", "dufflebag_harness", *args])
+        try:
+            os.execvp(argv[0], argv)
+        finally:
+            os._exit(127)  # never back into the test runner
     out = bytearray()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -152,6 +157,17 @@ def test_in_a_terminal_the_failing_pair_stays_on_screen(tmp_path: Path) -> None:
     assert len(failed) == 1, "\n".join(screen)
     assert failed[0].endswith("docs: docs/checks.md#lc-01")
     assert [line for line in screen if line][-1].startswith("Level: failed ("), screen
+
+
+def test_stdout_to_a_file_makes_the_console_plain(tmp_path: Path) -> None:
+    log = tmp_path / "stdout.txt"
+    code, raw = _in_a_terminal("sh", "-c", f'exec "$0" "$@" > {log}', sys.executable, "-m",
+                               "dufflebag_harness", "certify", str(ANALYTICS), *QUICK,
+                               "--out", str(tmp_path / "out"), command=True)
+    assert code == 3, raw
+    assert "\x1b" not in raw  # standard error is still the terminal: plain lines there
+    assert len(_pair_lines(raw.replace("\r\n", "\n"))) == 2, raw
+    assert log.read_text().startswith("Report: ")
 
 
 def test_plain_in_a_terminal_writes_lines_without_escape_codes(tmp_path: Path) -> None:

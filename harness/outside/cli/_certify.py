@@ -98,7 +98,7 @@ def _sarif_root_message(path: Path, sarif_root: Path | None) -> str | None:
               help="Start no check after this long [default: 600 full, 180 quick].")
 @click.option("--plain", is_flag=True,
               help="One line per pair as it finishes, no progress bar, no colours (the "
-                   "default when standard error is not a terminal).")
+                   "default when the output is not a terminal).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON summary on standard output (level, whether verify would "
                    "accept the report and why not, counts, failed pairs, report files) and "
@@ -133,7 +133,10 @@ def certify_cmd(path: Path, out: Path | None, profile: str, only: str | None,
             click.echo(json.dumps({"level": None, "exit_code": int(code), "error": message}))
         sys.exit(code)
 
-    display = ProgressDisplay(plain=True if plain else None)
+    # plain lines when asked, or when stdout goes to a file or a pipe (a log): stdout is
+    # the machine's with --json, so then only standard error decides
+    piped = not as_json and not sys.stdout.isatty()
+    display = ProgressDisplay(plain=True if plain or piped else None)
     problem = _out_message(out) or _sarif_root_message(path, sarif_root)
     if problem is not None:
         _refuse(f"error: {problem}", ExitCode.BAD_INPUT)
