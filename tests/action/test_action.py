@@ -32,8 +32,14 @@ from _cli import ROOT, run_cli
 
 ACTION = ROOT / "action.yml"
 EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
-PINNED = {"actions/setup-python": "v5", "actions/upload-artifact": "v4",
-          "github/codeql-action/upload-sarif": "v3"}
+#: Third-party actions, pinned by the full commit of a release (a tag can be moved; a
+#: commit cannot), with that release named in a comment for humans and update bots.
+PINNED = {
+    "actions/setup-python": ("a26af69be951a213d495a4c3e4e4022e16d87065", "v5.6.0"),
+    "actions/upload-artifact": ("ea165f8d65b6e75b540449e92b4886f43607fa02", "v4.6.2"),
+    "github/codeql-action/upload-sarif": ("5d4e8d1aca955e8d8589aabd499c5cae939e33c7", "v4.31.9"),
+}
+CONSTRAINTS = ROOT / ".ci" / "constraints.txt"
 
 
 def load_action() -> dict[str, Any]:
@@ -66,7 +72,17 @@ def test_a_composite_action_of_bash_and_pinned_actions() -> None:
         else:
             name, _, ref = step["uses"].partition("@")
             used[name] = ref
-    assert used == PINNED
+    assert used == {name: sha for name, (sha, _) in PINNED.items()}
+
+
+def test_every_action_is_pinned_by_a_full_commit_with_its_release_named() -> None:
+    lines = [line.strip() for line in ACTION.read_text().splitlines()
+             if line.strip().startswith("uses:")]
+    assert len(lines) == len(PINNED)
+    for line in lines:
+        m = re.fullmatch(r"uses: ([\w./-]+)@([0-9a-f]{40}) # (v\d+\.\d+\.\d+)", line)
+        assert m, f"not pinned to a full commit with its release: {line}"
+        assert PINNED[m.group(1)] == (m.group(2), m.group(3)), line
 
 
 def test_every_expression_names_something_that_exists() -> None:
@@ -260,10 +276,12 @@ def test_signed_provisional_run_passes_a_provisional_gate(
     assert report["signer"] == {"fingerprint": fingerprint, "development_key": False}
     installs = (runner.workspace.parent / "pip-installs.txt").read_text()
     assert installs.split() == ["-m", "pip", "install", "--disable-pip-version-check",
-                                str(ROOT)]
+                                "-c", str(CONSTRAINTS), str(ROOT)]
     assert run.uses["actions/setup-python"] == {"python-version": "3.11"}
     assert run.uses["actions/upload-artifact"]["path"] == str(report_dir)
-    assert Path(run.uses["github/codeql-action/upload-sarif"]["sarif_file"]).is_file()
+    sarif = run.uses["github/codeql-action/upload-sarif"]
+    assert Path(sarif["sarif_file"]).is_file()
+    assert sarif["category"] == "dufflebag/hello" == run.outputs["certify"]["sarif-category"]
     assert run.summary == (report_dir / "report.md").read_text()
     key_home = Path(run.outputs["key"]["home"])
     assert run.conclusions["Forget the signing key"] == "success" and not key_home.exists()
@@ -305,6 +323,101 @@ def test_an_unknown_required_level_is_refused(runner: LocalRunner, extension: Pa
                       "required-level": "gold"})
     assert run.conclusions["Gate on the level"] == "exit 2"
     assert "required-level must be certified or provisional" in run.logs["Gate on the level"]
+
+
+# -- installing with the tested versions ------------------------------------------------
+def _install_step() -> dict[str, Any]:
+    [step] = [s for s in load_action()["runs"]["steps"] if s["name"] == "Install the harness"]
+    return step
+
+
+def test_the_harness_is_installed_with_the_versions_it_is_tested_with(
+        runner: LocalRunner) -> None:
+    """The constraints file the action names is the one CI tests with, and it constrains."""
+    assert CONSTRAINTS.is_file()
+    pins = [line.split("==") for line in CONSTRAINTS.read_text().splitlines()
+            if line and not line.startswith("#")]
+    assert pins and all(len(pin) == 2 and pin[1] for pin in pins), pins
+    assert "-c .ci/constraints.txt" in (ROOT / ".ci" / "run").read_text()
+    assert {name for name, _ in pins} >= {"pytest", "uv", "pip-audit"}
+
+
+def test_install_refuses_a_copy_without_its_constraints(runner: LocalRunner,
+                                                        tmp_path: Path) -> None:
+    copy = tmp_path / "action-copy"
+    copy.mkdir()
+    step = _install_step()
+    env = {**runner.env(step, runner.inputs({"path": "x"}), Run(), tmp_path / "o",
+                        tmp_path / "s"), "ACTION_PATH": str(copy)}
+    proc = subprocess.run(runner.argv(step), cwd=runner.workspace, env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 2
+    assert f"::error::{copy}/.ci/constraints.txt is missing" in proc.stdout
+    assert not (runner.workspace.parent / "pip-installs.txt").exists()
+
+
+# -- args reach dufflebag-cert word for word ---------------------------------------------
+@pytest.fixture
+def recording_runner(runner: LocalRunner) -> LocalRunner:
+    """``dufflebag-cert`` replaced by a shim that records its argv (NUL-separated)."""
+    _shim(runner.shims / "dufflebag-cert",
+          f'printf "%s\\0" "$@" > "{runner.temp}/argv"; exit 2')
+    return runner
+
+
+def _recorded(runner: LocalRunner) -> list[str]:
+    return (runner.temp / "argv").read_text().split("\0")[:-1]
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        ("--pg-dsn 'host=db dbname=ext user=ci' --seed 42",
+         ["--pg-dsn", "host=db dbname=ext user=ci", "--seed", "42"]),
+        ('--pg-dsn "host=x dbname=y"', ["--pg-dsn", "host=x dbname=y"]),
+        ("--only '*' $HOME `id` $(id)", ["--only", "*", "$HOME", "`id`", "$(id)"]),
+        ("  --seed\t42\n--only LC-02 ", ["--seed", "42", "--only", "LC-02"]),
+        ("", []),
+    ],
+    ids=["dsn-single-quotes", "dsn-double-quotes", "never-expanded", "whitespace", "none"],
+)
+def test_args_reach_certify_word_for_word(recording_runner: LocalRunner, extension: Path,
+                                          args: str, words: list[str]) -> None:
+    run = recording_runner.run({"path": str(extension), "args": args, "mode": "certify-unsigned",
+                                "out": "out dir"})
+    out = str(recording_runner.workspace / "out dir")
+    assert _recorded(recording_runner) == [
+        "certify", str(extension), "--profile", "full", "--out", out, "--unsigned", *words]
+    assert run.outputs["certify"]["exit-code"] == "2"
+
+
+def test_an_open_quote_in_args_is_refused_before_certify_runs(
+        recording_runner: LocalRunner, extension: Path) -> None:
+    run = recording_runner.run({"path": str(extension), "args": "--pg-dsn 'host=x dbname=y"})
+    assert not (recording_runner.temp / "argv").exists()
+    assert run.outputs["certify"]["exit-code"] == "2"
+    assert "::error::args: cannot split \"--pg-dsn 'host=x dbname=y\" into arguments: " \
+           "No closing quotation (close the quote)" in run.logs["certify"]
+    assert run.conclusions["Gate on the level"] == "exit 2"
+
+
+# -- SARIF categories in a matrix ---------------------------------------------------------
+def test_each_extension_of_a_matrix_uploads_under_its_own_category(
+        runner: LocalRunner, extension: Path, tmp_path: Path) -> None:
+    from dufflebag_harness.outside.scaffold import scaffold
+
+    other = tmp_path / "second"
+    scaffold("second", other)
+    categories = []
+    for path, out in ((extension, "a"), (other, "b")):
+        run = runner.run({"path": str(path), "args": "--only LC-02", "out": out,
+                          "required-level": "provisional"})
+        assert run.conclusions["Gate on the level"] == "success", run.logs
+        categories.append(run.uses["github/codeql-action/upload-sarif"]["category"])
+    assert categories == ["dufflebag/hello", "dufflebag/second"]
+    chosen = runner.run({"path": str(extension), "args": "--only LC-02", "out": "c",
+                         "required-level": "provisional", "sarif-category": "hello-py3.12"})
+    assert chosen.uses["github/codeql-action/upload-sarif"]["category"] == "hello-py3.12"
 
 
 # -- signing in a separate job -----------------------------------------------------------
@@ -360,7 +473,8 @@ def test_certify_unsigned_then_sign_in_another_job_gives_a_report_verify_accepts
                               "required-level": "provisional"})
     assert job2.conclusions["Gate on the level"] == "success", job2.logs
     assert job2.outputs["certify"] == {"exit-code": "3", "level": "provisional",
-                                       "report-dir": str(downloaded)}
+                                       "report-dir": str(downloaded),
+                                       "sarif-category": "dufflebag/hello"}
     report = json.loads((downloaded / "report.json").read_bytes())
     assert report["signer"] == {"fingerprint": fingerprint, "development_key": False}
     assert job2.uses["actions/upload-artifact"]["path"] == str(downloaded)
