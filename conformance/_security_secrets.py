@@ -1,10 +1,10 @@
 """Secrets the harness plants to see whether an extension logs them (parent side).
 
-A configuration field is secret when its schema says ``"writeOnly": true`` or
-``"x-secret": true``, or its name looks like a credential (token, password,
-secret, api key, private key, credential). Each gets a fresh canary value that
-its own schema accepts; the seeded users' bearer tokens and a signup password
-are secrets too. The extension's log output must contain none of them.
+A configuration field is secret when its schema says ``"writeOnly": true``,
+``"x-secret": true`` or ``"format": "password"``, or its name looks like a
+credential (token, password, secret, api key, private key, credential). Each
+gets a fresh canary value that its own schema accepts; the seeded users' bearer
+tokens and a signup password are secrets too. The extension's log output must contain none of them.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def secret_fields(schema: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tup
         if kind == "object" or isinstance(sub.get("properties"), Mapping):
             yield from secret_fields(sub, here)
             continue
-        marked = sub.get("writeOnly") is True or sub.get("x-secret") is True
+        marked = (sub.get("writeOnly") is True or sub.get("x-secret") is True
+                  or sub.get("format") == "password")
         if (marked or SECRET_NAME.search(str(key))) and kind in (None, "string"):
             yield here, dict(sub)
 

@@ -15,8 +15,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from dufflebag_harness.conformance._auth_exercise import (
+    Exercise,
+    bodies,
+    body_schemas,
+    found_in,
+    ids_in,
+    paths,
+)
 from dufflebag_harness.conformance._auth_probing import ACTORS, host_id, user_ids, who
-from dufflebag_harness.conformance._probing import require_loaded
+from dufflebag_harness.conformance._fuzz_engine import extension_document
+from dufflebag_harness.conformance._probing import details, require_loaded
 from dufflebag_harness.conformance._registry import check
 from dufflebag_harness.conformance._routes import (
     MUTATING_METHODS,
@@ -25,6 +34,7 @@ from dufflebag_harness.conformance._routes import (
     calls,
     route_table,
 )
+from dufflebag_harness.conformance._security_secrets import canary_config
 from dufflebag_harness.conformance._types import REQUIRED, CheckContext, CheckFailed, HostHandle
 
 
@@ -65,14 +75,44 @@ def anonymous_refused(ctx: CheckContext) -> None:
                           f"{bad[0]['status']})", {"requests": bad})
 
 
+def _refused(status: int) -> bool:
+    """A refusal a handler gives a caller it does not admit (429 and 422 say nothing)."""
+    return status in (401, 403, 404)
+
+
+def _deleted_beyond_anonymous(host: HostHandle, route: Route) -> list[dict[str, Any]]:
+    """Requests to open ``route`` a deleted user got through where an anonymous caller was
+    refused: a handler that checks roles itself (``"admin" in user.roles``, a role cache,
+    a lookup of its own) and forgets that ``deleted`` outranks every other role."""
+    bad = []
+    for call in _primed(host, route):
+        anonymous = call.as_role(None).send(host).status_code
+        deleted = call.as_role("deleted").send(host)
+        if _refused(anonymous) and not _refused(deleted.status_code):
+            again = call.as_role(None).send(host).status_code  # not a state the first changed
+            if _refused(again):
+                bad.append({"route": f"{call.method} {route.template}", "as": "deleted",
+                            "status": deleted.status_code, "anonymous_status": anonymous,
+                            "body": deleted.text[:200]})
+    return bad
+
+
 @check(id="AU-02", title="Wrong roles get 403; deleted users are never admitted",
        requires=("REQ-5.2",), severity=REQUIRED)
 def wrong_role_and_deleted_refused(ctx: CheckContext) -> None:
     """Require roles with `roles=(...)` on the route; don't re-implement role checks in
-    middleware, and never treat a `deleted` user as active."""
-    host, targets = _targets(ctx)
+    middleware, and never treat a `deleted` user as active — on any route. A deleted user
+    holds no live role: wherever an anonymous caller is refused, so is a deleted user, even
+    on a route that checks roles in its own handler. Use `user.has_role(...)` (false for a
+    deleted user), never `"admin" in user.roles` or roles you looked up or cached yourself."""
+    host = ctx.host()
+    require_loaded(host, ctx.extension)
+    routes = route_table(host, ctx.extension)
     bad = []
-    for route in targets:
+    for route in routes:
+        if not route.protected:
+            bad += _deleted_beyond_anonymous(host, route)
+            continue
         for call in _primed(host, route):
             for role in [*route.refused_roles, "deleted"]:
                 r = call.as_role(role).send(host)
@@ -173,28 +213,35 @@ def _audit_entries(ctx: CheckContext, host: HostHandle, since: int) -> tuple[int
 def actions_audited(ctx: CheckContext) -> None:
     """Call `services.audit.record(user.id, "<ext>.<verb>", {...})` in every handler that
     changes something (each successful POST/PUT/PATCH/DELETE), with the id of
-    `current_user(request)` — never None or a fixed id for a signed-in user."""
+    `current_user(request)` — never None or a fixed id for a signed-in user. The harness
+    sends what a client would (a body the route's OpenAPI `requestBody` admits, the ids of
+    resources it created), so a handler that refuses `{}` is exercised too. Only methods a
+    route is registered with count: HEAD, OPTIONS and methods a handler would merely accept
+    are never sent."""
     host = ctx.host()
     require_loaded(host, ctx.extension)
-    ids = user_ids(host)
+    users = user_ids(host)
+    schemas = body_schemas(extension_document(host.base_url, ctx.extension))
     missing: list[dict[str, Any]] = []
     wrong: list[dict[str, Any]] = []
+    made: list[str] = []
     done = 0
-    for route in route_table(host, ctx.extension):
-        for call in route.calls(MUTATING_METHODS):
-            role = call.role or "user"  # an open route still has a signed-in user to name
-            before, _ = _audit_entries(ctx, host, 0)
-            status = call.as_role(role).send(host).status_code
-            if not 200 <= status < 300:
+    routes = route_table(host, ctx.extension)
+    for method in MUTATING_METHODS:  # POST first (ids for the rest), DELETE last
+        for route in routes:
+            if method not in route.methods or not route.admitted:
+                continue
+            role = route.role or "user"  # an open route still has a signed-in user to name
+            sent = _first_success(ctx, host, route, method, role, schemas, made)
+            if sent is None:
                 continue
             done += 1
-            _, entries = _audit_entries(ctx, host, before)
+            entries = sent.pop("entries")
             mine = [e for e in entries if e.get("extension") == ctx.extension]
-            sent = {"request": f"{call.method} {route.template}", "as": role, "status": status}
             if not mine:
                 missing.append(sent)
-            elif not any(e.get("user_id") == ids[role] for e in mine):
-                wrong.append({**sent, "expected_user_id": ids[role],
+            elif not any(e.get("user_id") == users[role] for e in mine):
+                wrong.append({**sent, "expected_user_id": users[role],
                               "audited": [{k: e.get(k) for k in ("user_id", "action")}
                                           for e in mine]})
     ctx.figure("audited_actions", done)
@@ -206,3 +253,130 @@ def actions_audited(ctx: CheckContext) -> None:
         raise CheckFailed(f"{len(wrong)} audit entr(ies) name another user than the one acting "
                           f"(e.g. {wrong[0]['request']}: {wrong[0]['audited']})",
                           {"wrong_user": wrong})
+
+
+def _first_success(ctx: CheckContext, host: HostHandle, route: Route, method: str, role: str,
+                   schemas: dict[tuple[str, str], Any],
+                   made: list[str]) -> dict[str, Any] | None:
+    """Send ``method`` to ``route`` as ``role`` until one request succeeds: the request, its
+    status and the audit entries it left (``None`` if none succeeded). Ids in a successful
+    POST's answer are added to ``made``."""
+    for path in paths(route, made):
+        for body in bodies(route, method, schemas):
+            before, _ = _audit_entries(ctx, host, 0)
+            r = Call(method, path, role, json=body).send(host)
+            if not 200 <= r.status_code < 300:
+                continue
+            _, entries = _audit_entries(ctx, host, before)
+            if method == "POST":
+                made += [i for i in ids_in(_answer(r)) if i not in made]
+            return {"request": f"{method} {route.template}", "as": role,
+                    "status": r.status_code, "entries": entries}
+    return None
+
+
+def _answer(response: Any) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _public(ctx: CheckContext) -> set[tuple[str, str]]:
+    """``(METHOD, full path template)`` of each ``[[public_routes]]`` declaration."""
+    prefix = f"/ext/{ctx.extension}"
+    return {(r.method, prefix + r.path) for r in ctx.manifest.public_routes}
+
+
+def _exercise(ctx: CheckContext, host: HostHandle,
+              routes: list[Route]) -> tuple[Exercise, dict[tuple[str, str], Any]]:
+    schemas = body_schemas(extension_document(host.base_url, ctx.extension))
+    return Exercise.run(host, routes, schemas), schemas
+
+
+@check(id="AU-06", title="Routes are public only by declaration (no undeclared anonymous writes)",
+       requires=("REQ-5.1", "REQ-5.3"), severity=REQUIRED)
+def anonymous_writes_declared(ctx: CheckContext) -> None:
+    """A route that changes state (POST, PUT, PATCH, DELETE) must refuse anonymous callers:
+    register it with `auth=True`, `roles=(...)` or a `permission`. If anonymous writes are
+    the point (a public feedback form), declare the route in `extension.toml` —
+    `[[public_routes]]` with `method`, `path` (as registered) and a `reason` — so the
+    marketplace shows it. The harness sends what a client would (a body the route's OpenAPI
+    `requestBody` admits, ids of resources it created), so a route refusing only `{}` is
+    still found."""
+    host = ctx.host()
+    require_loaded(host, ctx.extension)
+    routes = route_table(host, ctx.extension)
+    exercise, schemas = _exercise(ctx, host, routes)
+    public = _public(ctx)
+    bad: list[dict[str, Any]] = []
+    checked = 0
+    # deletions last, so the resources the other requests need still exist
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        for route in routes:
+            if method not in route.methods or (method, route.template) in public:
+                continue
+            checked += 1
+            for path in paths(route, exercise.ids):
+                hit = _anonymous_write(host, route, method, path, schemas)
+                if hit is not None:
+                    bad.append(hit)
+                    break
+    ctx.figure("state_changing_routes", checked)
+    ctx.figure("declared_public_routes", len(public))
+    if bad:
+        raise CheckFailed(f"{len(bad)} state-changing route(s) answered an anonymous caller with "
+                          f"success without being declared in [[public_routes]] (e.g. "
+                          f"{bad[0]['request']} → {bad[0]['status']})", {"requests": bad})
+
+
+def _anonymous_write(host: HostHandle, route: Route, method: str, path: str,
+                     schemas: dict[tuple[str, str], Any]) -> dict[str, Any] | None:
+    for body in bodies(route, method, schemas):
+        r = Call(method, path, None, json=body).send(host)
+        if 200 <= r.status_code < 300:
+            return {"route": f"{method} {route.template}", "request": f"{method} {path}",
+                    "status": r.status_code, "body": r.text[:200]}
+    return None
+
+
+@check(id="AU-07", title="Secrets never come back (secret settings, create-once secrets)",
+       requires=("REQ-5.3",), severity=REQUIRED)
+def secrets_never_returned(ctx: CheckContext) -> None:
+    """A secret is shown once, to the one who made it, and never again: a setting marked
+    `writeOnly: true` (or `format: password`) in `config_schema`, and any secret, token or
+    key the extension hands back when something is created (a webhook's signing secret in
+    the 201 answer), must never appear in a later answer — list or get, to the creator,
+    another user or anyone — neither as is nor base64- or hex-encoded, in the body or a
+    header. Store the secret; show a hint (`"…a1b2"`) or nothing."""
+    first = ctx.host()  # the schema as the host lists it (not a self-reported probe)
+    require_loaded(first, ctx.extension)
+    config, canaries, _ = canary_config(details(first, ctx.extension).get("config_schema"))
+    first.close()
+    planted = {f"configuration field {path!r}": value for path, value in canaries.items()}
+    host = ctx.host(config={ctx.extension: config} if config else None)
+    require_loaded(host, ctx.extension)
+    routes = route_table(host, ctx.extension)
+    exercise, _ = _exercise(ctx, host, routes)
+    watched = dict(planted)
+    for made in exercise.created:
+        for where, value in made.secrets:
+            watched.setdefault(f"{where} of {made.request}", value)
+    bad: list[dict[str, Any]] = []
+    for route in routes:
+        if "GET" not in route.methods:
+            continue
+        for path in paths(route, exercise.ids):
+            for role in ACTORS:
+                r = Call("GET", path, role).send(host)
+                for label, value in watched.items():
+                    spot = found_in(r, value)
+                    if spot is not None:  # the value itself stays out of the report
+                        bad.append({"request": f"GET {path}", "as": role or "anonymous",
+                                    "status": r.status_code, "what": label, "in": spot})
+    ctx.figure("watched_secrets", len(watched))
+    if bad:
+        b = bad[0]
+        raise CheckFailed(f"{len(bad)} answer(s) handed back a secret (e.g. the {b['what']} "
+                          f"in the {b['in']} of {b['request']} as {b['as']})",
+                          {"leaks": bad[:50], "watched": sorted(watched)})

@@ -29,6 +29,7 @@ __all__ = [
     "HarnessInfo",
     "Level",
     "PostgresInfo",
+    "PublicRouteRecord",
     "Report",
     "ResultDict",
     "RunInfo",
@@ -99,10 +100,24 @@ class ArtifactInfo(TypedDict):
     files: dict[str, str]
 
 
-class ExtensionInfo(TypedDict):
+class PublicRouteRecord(TypedDict):
+    """A ``[[public_routes]]`` declaration: a state-changing route open to anonymous callers."""
+
+    method: str
+    path: str
+    reason: str
+
+
+class _ExtensionBase(TypedDict):
     name: str
     version: str
     artifact: ArtifactInfo
+
+
+class ExtensionInfo(_ExtensionBase, total=False):
+    """``public_routes`` is present when the manifest declares any (for the marketplace)."""
+
+    public_routes: list[PublicRouteRecord]
 
 
 class PostgresInfo(TypedDict):

@@ -375,6 +375,7 @@ def test_loader_public_names_are_pinned() -> None:
         "ArtifactDigest", "LockedPin", "PythonDependencies", "read_python_dependencies",
         "ArtifactError", "Capabilities", "Discovered", "Entry", "Manifest", "ManifestError",
         "Suite", "Waiver", "artifact_digest", "discover", "load_manifest", "materialize",
+        "PublicRoute",
     }  # fmt: skip
     loader = dufflebag_harness.outside.loader
     assert all(hasattr(loader, name) for name in loader.__all__)

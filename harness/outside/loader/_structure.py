@@ -77,12 +77,19 @@ SCHEMA: dict[str, Any] = _table(
                 required=("check", "reason", "expires"),
             ),
         },
+        "public_routes": {
+            "type": "array",
+            "items": _table(
+                {"method": _TEXT, "path": _TEXT, "reason": _TEXT},
+                required=("method", "path", "reason"),
+            ),
+        },
     },
     required=("extension",),
 )
 
 #: Top-level keys written as arrays of tables (``[[permissions]]``).
-ARRAY_TABLES = frozenset({"permissions", "waivers"})
+ARRAY_TABLES = frozenset({"permissions", "waivers", "public_routes"})
 
 
 def _is_date(_checker: Any, instance: Any) -> bool:

@@ -45,6 +45,7 @@ __all__ = [
     "Entry",
     "Manifest",
     "ManifestError",
+    "PublicRoute",
     "Suite",
     "Waiver",
     "load_manifest",
@@ -61,6 +62,11 @@ _SEMVER = re.compile(
     r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
 )
 _CHECK_ID = re.compile(r"^[A-Z]{2}-\d{2}$")
+#: Methods a ``[[public_routes]]`` entry may name: the state-changing ones (a GET route
+#: open to everyone needs no declaration).
+PUBLIC_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+_PUBLIC_HEADER = re.compile(r"^\s*\[\[\s*public_routes\s*\]\]")
+_PUBLIC_FIELD = re.compile(r"^\[\[public_routes\]\]\[(\d+)\]")
 _NETWORK = re.compile(
     r"^(?P<host>\*|\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9*][A-Za-z0-9*.-]*):(?P<port>\*|\d{1,5})$"
 )
@@ -127,6 +133,24 @@ class Waiver:
 
 
 @dataclass(frozen=True)
+class PublicRoute:
+    """A state-changing route the author declares open to anonymous callers, and why.
+
+    ``path`` is the route's path as registered with the router (relative to the
+    extension's prefix, parameters as written: ``/feedback/{item_id}``). Anything
+    not declared must refuse anonymous writes (check AU-06); the declarations and
+    their reasons are shown to the marketplace in the report.
+    """
+
+    method: str
+    path: str
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"method": self.method, "path": self.path, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class Manifest:
     """Everything ``extension.toml`` declares. ``root`` is the folder holding it."""
 
@@ -147,6 +171,7 @@ class Manifest:
     quotas: Quotas = field(default_factory=Quotas)
     tests: Suite = field(default_factory=lambda: Suite(("tests",), ()))
     waivers: tuple[Waiver, ...] = ()
+    public_routes: tuple[PublicRoute, ...] = ()
     #: The Python packages it declares (``pyproject.toml`` or its wheel's ``METADATA``).
     python_dependencies: PythonDependencies = field(default_factory=PythonDependencies)
     #: The environment its code runs in, once ``certify`` built it
@@ -194,6 +219,7 @@ class Manifest:
             "quotas": {f.name: getattr(self.quotas, f.name) for f in fields(self.quotas)},
             "tests": {"paths": list(self.tests.paths), "source": list(self.tests.source)},
             "waivers": [w.to_json() for w in self.waivers],
+            "public_routes": [r.to_json() for r in self.public_routes],
         }
 
 
@@ -207,19 +233,32 @@ def load_manifest(path: Path) -> Manifest:
     file = path / MANIFEST_NAME if path.is_dir() else path
     if path.is_dir() and not file.is_file():
         raise ManifestError(path, [("", f"no {MANIFEST_NAME} in {path}")])
-    data = _read_toml(file)
+    data, text = _read_toml(file)
     problems = structural_problems(data)
     if problems:
-        raise ManifestError(file, problems)
+        raise ManifestError(file, _with_lines(problems, text))
     builder = _Builder(file, data)
     manifest = builder.build()
     if builder.problems:
-        raise ManifestError(file, sorted(set(builder.problems)))
+        raise ManifestError(file, _with_lines(sorted(set(builder.problems)), text))
     return dataclasses.replace(manifest,
                                python_dependencies=read_python_dependencies(manifest.root))
 
 
-def _read_toml(file: Path) -> dict[str, Any]:
+def _with_lines(problems: list[tuple[str, str]], text: str) -> list[tuple[str, str]]:
+    """``problems`` with the line of the ``[[public_routes]]`` header each one is about
+    (``[[public_routes]][1].reason (line 23)``), so a long manifest's entry is found."""
+    headers = [n for n, line in enumerate(text.splitlines(), 1) if _PUBLIC_HEADER.match(line)]
+    out = []
+    for name, message in problems:
+        match = _PUBLIC_FIELD.match(name)
+        if match and int(match[1]) < len(headers):
+            name = f"{name} (line {headers[int(match[1])]})"
+        out.append((name, message))
+    return out
+
+
+def _read_toml(file: Path) -> tuple[dict[str, Any], str]:
     if file.suffix in {".whl", ".gz", ".tgz", ".zip"}:
         raise ManifestError(file, [("", "is an archive: materialize() it, then load the folder")])
     try:
@@ -231,7 +270,8 @@ def _read_toml(file: Path) -> dict[str, Any]:
     if len(raw) > _MAX_BYTES:
         raise ManifestError(file, [("", f"larger than {_MAX_BYTES} bytes")])
     try:
-        return tomllib.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        return tomllib.loads(text), text
     except UnicodeDecodeError as exc:
         raise ManifestError(file, [("", f"not UTF-8 (byte {exc.start})")]) from None
     except tomllib.TOMLDecodeError as exc:
@@ -275,6 +315,7 @@ class _Builder:
                 source=self._sources(tests.get("source", [entry.package])),
             ),
             waivers=self._waivers(self.data.get("waivers", [])),
+            public_routes=self._public_routes(self.data.get("public_routes", [])),
         )
 
     def _name(self, name: str) -> str:
@@ -426,4 +467,29 @@ class _Builder:
                 self.fail(f"[[waivers]][{i}].check", f"{check} is waived twice")
             seen.add(check)
             out.append(Waiver(check, item["reason"], item["expires"]))
+        return tuple(out)
+
+    def _public_routes(self, items: list[dict[str, Any]]) -> tuple[PublicRoute, ...]:
+        seen: set[tuple[str, str]] = set()
+        out = []
+        for i, item in enumerate(items):
+            where = f"[[public_routes]][{i}]"
+            method, path, reason = item["method"].upper(), item["path"], item["reason"].strip()
+            if method not in PUBLIC_METHODS:
+                self.fail(f"{where}.method", f"{item['method']!r} is not one of "
+                          f"{', '.join(PUBLIC_METHODS)} (only state-changing routes are declared)")
+            pure = PurePosixPath(path)
+            if (not path.startswith("/") or ".." in pure.parts or "//" in path
+                    or "\\" in path or "?" in path or "#" in path):
+                self.fail(f"{where}.path", f"{path!r} must be a route path as registered, "
+                          "starting with '/' (e.g. '/feedback'), without '..', '?' or '#'")
+            elif path == "/ext" or path.startswith("/ext/"):
+                self.fail(f"{where}.path", f"{path!r}: write the path as registered, without "
+                          "the '/ext/<name>' prefix")
+            if not reason:
+                self.fail(f"{where}.reason", "must say why anonymous callers may use it")
+            if (method, path) in seen:
+                self.fail(where, f"{method} {path} is declared twice")
+            seen.add((method, path))
+            out.append(PublicRoute(method, path, reason))
         return tuple(out)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the report modules load when a report is built, not with th
     from dufflebag_harness.reports.model import (
         CatalogCheck,
         EnvironmentInfo,
+        ExtensionInfo,
         PostgresInfo,
     )
     from dufflebag_harness.reports.model import WorkerInfo as ReportWorker
@@ -84,6 +85,15 @@ def _catalog_check(entry: dict[str, Any]) -> CatalogCheck:
             "backends": list(entry["backends"]), "requires": list(entry["requires"])}
 
 
+def _extension(m: Manifest, d: ArtifactDigest) -> ExtensionInfo:
+    out: ExtensionInfo = {"name": m.name, "version": m.version,
+                          "artifact": {"kind": d.kind, "digest": d.digest, "files": dict(d.files)}}
+    if m.public_routes:  # declared open to anonymous writes, with the reason (AU-06)
+        out["public_routes"] = [{"method": r.method, "path": r.path, "reason": r.reason}
+                                for r in m.public_routes]
+    return out
+
+
 def assemble_report(
     record: RunRecord, *, fingerprint: str, development_key: bool
 ) -> dict[str, Any]:
@@ -100,8 +110,7 @@ def assemble_report(
                  "digest": harness_digest()},
         host_api_version=HOST_API_VERSION,
         catalog_checks=[_catalog_check(e) for e in record.catalog.entries],
-        extension={"name": m.name, "version": m.version,
-                   "artifact": {"kind": d.kind, "digest": d.digest, "files": dict(d.files)}},
+        extension=_extension(m, d),
         environment=_environment(record),
         run={"profile": profile, "only": list(record.only) if record.only else None,
              "seed": record.seed, "started": utc_timestamp(record.started),

@@ -212,6 +212,16 @@ def test_the_test_endpoint_sends_a_ping(receiver: Receiver, subscribe: Subscribe
     assert got.json()["data"] == {"subscription_id": sub["id"]}
 
 
+def test_a_test_delivery_is_audited_with_who_asked(receiver: Receiver, subscribe: Subscribe,
+                                                   dufflebag_client: Any, dufflebag_host: Any,
+                                                   dufflebag_users: Any) -> None:
+    sub = subscribe(receiver.url, events=["user.signup"])
+    assert dufflebag_client.post(f"{API}/{sub['id']}/test", as_role="manager").status_code == 202
+    last = dufflebag_host.audit_log[-1]
+    assert (last.user_id, last.action, dict(last.metadata)) == (
+        dufflebag_users["manager"].id, "webhooks.test_queued", {"subscription": sub["id"]})
+
+
 @pytest.mark.dufflebag(config={**FAST, "max_attempts": 2})
 def test_secrets_never_reach_the_logs(receiver: Receiver, subscribe: Subscribe,
                                       dufflebag_client: Any, drain: Callable[[], None],

@@ -273,6 +273,8 @@ class Webhooks(Extension):
         job = Job.create(found, "webhook.ping", {"subscription_id": sub_id})
         if not self.dispatcher.submit(job):
             return _error(503, "deliveries are not running or their queue is full")
+        # a delivery leaves the platform on this user's word: audited like a change
+        self._audit(request, "webhooks.test_queued", sub_id)
         return JSONResponse({"delivery_id": job.delivery_id}, 202)
 
     async def deliveries(self, request: Request) -> Response:
