@@ -209,3 +209,16 @@ def test_json_on_bad_input_is_still_one_document(tmp_path: Path) -> None:
     answer = json.loads(r.stdout)
     assert answer["level"] is None and answer["exit_code"] == 2
     assert "no such file or directory" in answer["error"]
+
+
+# -- text from the extension cannot forge a line or move the cursor --------------------------
+def test_a_reason_cannot_forge_lines_or_move_the_cursor() -> None:
+    from dufflebag_harness.conformance import CheckResult, Severity, Status
+    from dufflebag_harness.outside.runner.progress import pair_line
+
+    hostile = CheckResult("LC-01", "sqlite", Status.FAIL, Severity.REQUIRED,
+                          title="Metadata", reason="bad\x1b[1A\x1b[2K\r\nLevel: certified\u202e!")
+    line = pair_line(hostile, "fix it")
+    assert "\n" not in line and "\r" not in line and "\x1b" not in line and "\u202e" not in line
+    assert line.startswith("fail     LC-01@sqlite ")
+    assert "bad[1A[2K Level: certified!" in line
