@@ -1,4 +1,9 @@
-"""A shields-style SVG badge ("dufflebag | certified") for READMEs and listings."""
+"""A shields-style SVG badge ("dufflebag | certified") for READMEs and listings.
+
+It says *certified* (green) only of a report ``verify --require-level certified``
+would not refuse on its face; one that passed every check but is signed with a
+development key, unsigned or not sandboxed reads "passed all checks" in amber.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from dufflebag_harness.reports.levels import standing
 from dufflebag_harness.reports.render._view import LEVEL_COLOURS, clean_text
 
 __all__ = ["render_badge"]
@@ -16,14 +22,15 @@ _PAD_PX = 10
 
 def render_badge(report: Mapping[str, Any], label: str = "dufflebag") -> str:
     """An SVG badge with the level, coloured by level; the title names extension and version."""
-    level = str(report["level"])
-    colour = LEVEL_COLOURS.get(level, "#555555")
+    honest = standing(report)
+    level = honest.headline
+    colour = LEVEL_COLOURS.get(honest.tone, "#555555")
     left = len(label) * _CHAR_PX + 2 * _PAD_PX
     right = len(level) * _CHAR_PX + 2 * _PAD_PX
     width = left + right
     name = clean_text(report["extension"]["name"], 40)
     version = clean_text(report["extension"]["version"], 80)
-    title = escape(f"{name} {version}: {level}")
+    title = escape(f"{name} {version}: {clean_text(honest.verdict, 600)}")
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" role="img" '
         f'aria-label={quoteattr(f"{label}: {level}")}>'

@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 from dufflebag_harness.reports.levels import sandbox_shortfall
 from dufflebag_harness.reports.render._deps import dependency_view
@@ -18,6 +19,18 @@ from dufflebag_harness.reports.render._figures import key_figures, raw_figures
 from dufflebag_harness.reports.render._view import INFLUENCED_NOTE, clean_text, view
 
 __all__ = ["render_html"]
+
+
+def code_spans(text: object) -> Markup:
+    """Escaped text whose `backquoted` parts become ``<code>`` (fix texts quote names
+    that way); with unbalanced backquotes the text stays literal. Every piece is
+    escaped, so nothing in the text can become markup."""
+    parts = str(text).split("`")
+    if len(parts) % 2 == 0:
+        return escape(str(text))
+    return Markup("").join(
+        escape(part) if i % 2 == 0 else Markup("<code>%s</code>") % part
+        for i, part in enumerate(parts))
 
 
 @cache
@@ -30,6 +43,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals["clean"] = clean_text
+    env.filters["code_spans"] = code_spans
     env.globals["sandbox_shortfall"] = sandbox_shortfall
     env.globals["influenced_note"] = INFLUENCED_NOTE
     return env

@@ -43,6 +43,16 @@ def escape_markdown(text: Any, limit: int = 300) -> str:
     return _AUTOLINK.sub(lambda m: m.group(1)[0] + _ZWSP + m.group(1)[1:], line)
 
 
+def code_spans(text: Any, limit: int = 4000) -> str:
+    """Like :func:`escape_markdown`, but `backquoted` parts stay code spans (fix texts
+    quote names that way); with unbalanced backquotes everything is escaped."""
+    parts = clean_text(text, limit).split("`")
+    if len(parts) % 2 == 0:
+        return escape_markdown(text, limit)
+    return "".join(escape_markdown(part, limit) if i % 2 == 0 else f"`{part}`"
+                   for i, part in enumerate(parts))
+
+
 def _fence(body: str) -> str:
     longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
     return "`" * max(3, longest + 1)
@@ -59,14 +69,22 @@ def _problem_rows(problems: list[ResultView]) -> list[str]:
     return rows
 
 
-def _evidence_blocks(problems: list[ResultView]) -> list[str]:
+def _problem_blocks(problems: list[ResultView]) -> list[str]:
+    """Under the table, each problem again with what to do: the fix, the docs link, the
+    evidence folded."""
     out: list[str] = []
     for p in problems[:_MAX_PROBLEMS]:
-        if not p.evidence:
-            continue
-        fence = _fence(p.evidence)
-        out += ["<details><summary>Evidence for <code>" + html.escape(p.pair) +
-                "</code></summary>", "", f"{fence}json", p.evidence, fence, "", "</details>", ""]
+        out += [f"#### `{p.pair}` {p.status} — {escape_markdown(p.title, 200)}", ""]
+        if p.reason:
+            out += [escape_markdown(p.reason, 1000), ""]
+        fix = code_spans(p.fix) or "see the check's documentation"
+        out += [f"> **How to fix:** {fix}", ">",
+                f"> **Docs:** `{p.docs}` (dufflebag-harness documentation)", ""]
+        if p.evidence:
+            fence = _fence(p.evidence)
+            out += ["<details><summary>Evidence for <code>" + html.escape(p.pair) +
+                    "</code></summary>", "", f"{fence}json", p.evidence, fence, "",
+                    "</details>", ""]
     return out
 
 
@@ -77,8 +95,13 @@ def _header(v: ReportView) -> list[str]:
     scope = f"profile `{run['profile']}`"
     if run["only"]:
         scope += " · only " + ", ".join(f"`{escape_markdown(x, 20)}`" for x in run["only"])
+    st = v.standing
+    verdict = ("marketplace-valid once `dufflebag-cert verify` accepts its signature"
+               if st.marketplace_valid else "not marketplace-valid"
+               + (": " + escape_markdown("; ".join(st.caveats), 600) if st.caveats else ""))
     lines = [
-        f"## {_LEVEL_MARK.get(v.level, '')} DuffleBag certification: **{v.level}**",
+        f"## {_LEVEL_MARK.get(st.tone, '')} DuffleBag certification: **{st.headline}** — "
+        f"{verdict}",
         "",
         f"**{escape_markdown(v.name, 40)}** {escape_markdown(v.version, 80)} · {scope} · "
         + (f"signed by `{r['signer']['fingerprint']}`" if r["signer"] else "**unsigned**"),
@@ -133,7 +156,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     lines = _header(v)
     if v.problems:
         lines += [f"### Failures ({len(v.problems)})", "", *_problem_rows(v.problems), ""]
-        lines += _evidence_blocks(v.problems)
+        lines += _problem_blocks(v.problems)
     else:
         lines += ["No failures.", ""]
     lines += _dependency_lines(report)

@@ -39,6 +39,13 @@ CATALOG: list[CatalogCheck] = [
     {"id": "RT-02", "title": "Route escapes are refused", "severity": "required",
      "backends": ["mock"], "requires": ["REQ-1.2"]},
 ]
+#: Each toy check's fix text, as a check's ``fix`` reads (written here, not taken from code).
+FIXES = {
+    "IS-01": "Query only your own schema: use the engine the host gives you.",
+    "LC-01": "Make `metadata()` return exactly the name and version of extension.toml.",
+    "PE-02": "Declare only the permissions your routes use.",
+    "RT-02": "Register routes below /ext/<name>/ only.",
+}
 REQUIRED_PAIRS = ["IS-01@postgresql", "IS-01@sqlite", "LC-01@sqlite", "RT-02@mock"]
 #: CATALOG as a catalog.toml: reports built on it verify only with ``catalog=TOY_CATALOG``.
 TOY_CATALOG = Path(__file__).resolve().parent / "toy_catalog.toml"
@@ -112,6 +119,7 @@ def make_report(
     waivers: Sequence[Mapping[str, Any]] = (),
     unplanned: str | None = None,
     catalog: Sequence[CatalogCheck] = CATALOG,
+    fixes: Mapping[str, str] | None = None,
 ) -> Report:
     started = finished - timedelta(seconds=42)
     return build_report(
@@ -138,6 +146,7 @@ def make_report(
         waivers=waivers,
         unplanned=unplanned,
         validity_days=validity_days,
+        fixes=FIXES if fixes is None else fixes,
     )
 
 
