@@ -1,0 +1,1 @@
+"""Test rogue `request_context`: personal search notes."""
