@@ -62,7 +62,7 @@ class Difference:
 
     def to_json(self) -> dict[str, Any]:
         return {"module": self.module, "attribute": self.attribute, "kind": self.kind,
-                "clean": self.clean, "with_extension": self.now}
+                "clean": _cut(self.clean), "with_extension": _cut(self.now)}
 
     def __str__(self) -> str:
         where = self.module if self.attribute == "<module>" else f"{self.module}.{self.attribute}"
@@ -73,6 +73,10 @@ class Difference:
         if self.kind == "swapped":
             return f"sys.modules[{self.module!r}] is another object ({self.now})"
         return f"{where} was replaced ({self.now}; clean: {self.clean})"
+
+
+def _cut(text: str | None, most: int = 120) -> str | None:
+    return text if text is None or len(text) <= most else text[:most - 1] + "…"
 
 
 @dataclass

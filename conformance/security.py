@@ -332,5 +332,5 @@ def globals_untouched(ctx: CheckContext) -> None:
     if found:
         first = next(iter(found))
         raise CheckFailed(f"{len(found)} change(s) to modules the extension does not own, "
-                          f"e.g. {first}", {"changes": list(found.values())[:40],
-                                            "owned": after.get("owned", [])[:20]})
+                          f"e.g. {first}", {"changes": list(found.values())[:6],
+                                            "owned": after.get("owned", [])[:5]})
