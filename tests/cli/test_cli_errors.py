@@ -73,6 +73,13 @@ def test_an_unknown_check_is_named_with_close_ids_and_the_areas(tmp_path: Path) 
     assert not (tmp_path / "out").exists()
 
 
+def test_only_naming_no_check_is_refused_not_taken_for_the_whole_profile(
+        tmp_path: Path) -> None:
+    r = run_cli("certify", str(ANALYTICS), "--only", " , ", "--out", str(tmp_path / "out"))
+    _refused(r, "--only", "names no check")
+    assert not (tmp_path / "out").exists()
+
+
 def test_an_unknown_backend_names_the_ones_the_check_runs_on(tmp_path: Path) -> None:
     r = run_cli("certify", str(ANALYTICS), "--only", "LC-01@postgres",
                 "--out", str(tmp_path / "out"))

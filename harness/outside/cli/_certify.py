@@ -23,7 +23,7 @@ from dufflebag_harness.outside.exit_codes import ExitCode, Interrupted, signals_
 def _split_only(value: str | None) -> list[str] | None:
     """``--only`` as the catalog spells it (``lc-01@SQLite`` is ``LC-01@sqlite``), each
     item once: the report records the list, and its schema knows only that spelling."""
-    if not value:
+    if value is None:
         return None
     out: list[str] = []
     for item in value.split(","):
@@ -31,7 +31,10 @@ def _split_only(value: str | None) -> list[str] | None:
         canonical = check_id.strip().upper() + (at + backend.strip().lower() if at else "")
         if canonical and canonical not in out:
             out.append(canonical)
-    return out or None
+    if not out:  # `--only ""` would otherwise quietly run the whole profile
+        raise click.BadParameter(f"{value!r} names no check (give IDs like LC-01,RT-01)",
+                                 param_hint="'--only'")
+    return out
 
 
 def _out_message(out: Path | None) -> str | None:
