@@ -134,6 +134,7 @@ def sign_bundle(
     *,
     catalogs: Iterable[Path | str] = (),
     now: datetime | None = None,
+    sarif_root: Path | None = None,
 ) -> SignedBundle:
     """Check the unsigned bundle in ``bundle_dir`` against ``artifact``, then sign it in place.
 
@@ -141,7 +142,9 @@ def sign_bundle(
     :class:`BundleRefused` (nothing written) when the bundle or the artifact does not
     hold up; the signer's :class:`~dufflebag_harness.reports.SigningError` when the key
     cannot sign; :class:`~dufflebag_harness.reports.OutputError` when the folder
-    cannot be written.
+    cannot be written. The SARIF file is written again with locations relative to
+    ``sarif_root`` (default: the git top level of a folder ``artifact``), as
+    ``certify`` writes it.
     """
     bundle_dir = Path(bundle_dir)
     path = bundle_dir / REPORT
@@ -150,5 +153,7 @@ def sign_bundle(
     _check_current(report, path, now or datetime.now(UTC))
     _check_artifact(report, Path(artifact))
     signed = {**report, "signer": signer.info}
-    files = write_outputs(signed, bundle_dir, signer)
+    folder = Path(artifact) if Path(artifact).is_dir() else None
+    files = write_outputs(signed, bundle_dir, signer, extension_dir=folder,
+                          sarif_root=sarif_root)
     return SignedBundle(signed, files)

@@ -268,3 +268,13 @@ def test_a_key_that_cannot_sign_writes_nothing(bundle: Bundler, artifact: Path,
         sign_bundle(folder, artifact, Signer(signing_key.home, fingerprint="B" * 40),
                     catalogs=[TOY_CATALOG], now=NOW)
     assert _snapshot(folder) == before
+
+
+def test_signing_a_bundle_locates_sarif_results_from_the_repository_root(
+        tmp_path: Path, bundle: Bundler, artifact: Path, signing_key: KeyHome) -> None:
+    folder = bundle({"LC-01@sqlite": "fail"})
+    _sign(folder, artifact, signing_key, sarif_root=tmp_path)
+    log = json.loads((folder / "report.sarif").read_text("utf-8"))
+    (result,) = log["runs"][0]["results"]
+    location = result["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location == {"uri": "ext/extension.toml", "uriBaseId": "%SRCROOT%"}
