@@ -1,5 +1,5 @@
-"""AU — authentication and roles on the extension's protected routes; users left alone;
-actions audited.
+"""AU — authentication and roles on the extension's routes; users left alone; actions
+audited; nothing open by accident; secrets shown once.
 
 A protected route is one registered with ``auth=True``, ``roles=(...)`` or a
 ``permission``: the extension's own claim, listed by the host. These checks hold
@@ -8,6 +8,15 @@ front; which seeded user the host must admit or refuse is ``_routes``' rule. The
 users and roles the core keeps must look the same with the extension as
 without it, and every state-changing request it serves leaves an audit entry
 naming the user who made it.
+
+The claim is not the whole story: an extension may check roles in a handler, or
+forget to claim anything. So the checks also judge behaviour, whoever decides: a
+deleted user never gets further than an anonymous caller on any route (AU-02); a
+route that changes state refuses anonymous callers unless ``extension.toml``
+declares it public (AU-06); and a secret — a secret setting, or a value handed back
+once when something was created — is never in a later answer (AU-07). Requests are
+what a client would send (``_auth_exercise``): bodies the route's OpenAPI admits,
+ids of what was created.
 """
 
 from __future__ import annotations
@@ -98,13 +107,19 @@ def _deleted_beyond_anonymous(host: HostHandle, route: Route) -> list[dict[str, 
 
 
 @check(id="AU-02", title="Wrong roles get 403; deleted users are never admitted",
-       requires=("REQ-5.2",), severity=REQUIRED)
+       requires=("REQ-5.2",), severity=REQUIRED,
+       fix="Require roles with `roles=(...)` on the route; don't re-implement role checks in "
+           "middleware. Where a handler must decide by role itself, ask "
+           "`user.has_role(...)` (false for a deleted user), never `\"admin\" in user.roles` "
+           "or roles you looked up or cached yourself: a deleted user still carries the roles "
+           "they had.")
 def wrong_role_and_deleted_refused(ctx: CheckContext) -> None:
-    """Require roles with `roles=(...)` on the route; don't re-implement role checks in
-    middleware, and never treat a `deleted` user as active — on any route. A deleted user
-    holds no live role: wherever an anonymous caller is refused, so is a deleted user, even
-    on a route that checks roles in its own handler. Use `user.has_role(...)` (false for a
-    deleted user), never `"admin" in user.roles` or roles you looked up or cached yourself."""
+    """On each protected route, after an admitted user's request warmed any cache, every
+    seeded role the route does not admit, and the deleted user, get 401 or 403. On every
+    other route, method by method, the deleted user gets no further than an anonymous
+    caller: where the anonymous request is refused (401, 403, 404, confirmed by sending it
+    again) the deleted user's must be refused too — whoever checks the role, the host or
+    the handler."""
     host = ctx.host()
     require_loaded(host, ctx.extension)
     routes = route_table(host, ctx.extension)
@@ -209,15 +224,18 @@ def _audit_entries(ctx: CheckContext, host: HostHandle, since: int) -> tuple[int
 
 
 @check(id="AU-05", title="State-changing actions are audited with the acting user",
-       requires=("REQ-5.4",), severity=REQUIRED)
+       requires=("REQ-5.4",), severity=REQUIRED,
+       fix="Call `services.audit.record(user.id, \"<ext>.<verb>\", {...})` in every handler "
+           "that changes something (each successful POST/PUT/PATCH/DELETE), with the id of "
+           "`current_user(request)` — never None or a fixed id for a signed-in user.")
 def actions_audited(ctx: CheckContext) -> None:
-    """Call `services.audit.record(user.id, "<ext>.<verb>", {...})` in every handler that
-    changes something (each successful POST/PUT/PATCH/DELETE), with the id of
-    `current_user(request)` — never None or a fixed id for a signed-in user. The harness
-    sends what a client would (a body the route's OpenAPI `requestBody` admits, the ids of
-    resources it created), so a handler that refuses `{}` is exercised too. Only methods a
-    route is registered with count: HEAD, OPTIONS and methods a handler would merely accept
-    are never sent."""
+    """Each state-changing method a route is registered with (POST first, DELETE last) is
+    sent as the least-privileged user it admits (the plain user on an open route) with
+    what a client would send: a body the route's OpenAPI `requestBody` admits, else `{}`,
+    and the ids of resources created before. Every successful (2xx) one must leave an audit
+    entry of the extension naming that user. Only registered methods count — never HEAD,
+    OPTIONS or a method a handler would merely accept — and the count of audited actions
+    is in the report's figures."""
     host = ctx.host()
     require_loaded(host, ctx.extension)
     users = user_ids(host)
@@ -295,15 +313,18 @@ def _exercise(ctx: CheckContext, host: HostHandle,
 
 
 @check(id="AU-06", title="Routes are public only by declaration (no undeclared anonymous writes)",
-       requires=("REQ-5.1", "REQ-5.3"), severity=REQUIRED)
+       requires=("REQ-5.1", "REQ-5.3"), severity=REQUIRED,
+       fix="Register every route that changes state with `auth=True`, `roles=(...)` or a "
+           "`permission`. If anonymous writes are the point (a public feedback form), declare "
+           "each such route in `extension.toml` — `[[public_routes]]` with `method`, `path` "
+           "(as registered) and a `reason` — so the marketplace shows it.")
 def anonymous_writes_declared(ctx: CheckContext) -> None:
-    """A route that changes state (POST, PUT, PATCH, DELETE) must refuse anonymous callers:
-    register it with `auth=True`, `roles=(...)` or a `permission`. If anonymous writes are
-    the point (a public feedback form), declare the route in `extension.toml` —
-    `[[public_routes]]` with `method`, `path` (as registered) and a `reason` — so the
-    marketplace shows it. The harness sends what a client would (a body the route's OpenAPI
-    `requestBody` admits, ids of resources it created), so a route refusing only `{}` is
-    still found."""
+    """First resources are created as a client would, through every POST route (a body its
+    OpenAPI `requestBody` admits), keeping the ids the answers name. Then every POST, PUT,
+    PATCH and DELETE method a route is registered with (deletions last) is sent anonymously,
+    on its own path and on the path of each resource created, with that body and with `{}`.
+    A 2xx answer fails unless `[[public_routes]]` declares exactly that method and path.
+    The declared routes and their reasons are in the report."""
     host = ctx.host()
     require_loaded(host, ctx.extension)
     routes = route_table(host, ctx.extension)
@@ -341,14 +362,20 @@ def _anonymous_write(host: HostHandle, route: Route, method: str, path: str,
 
 
 @check(id="AU-07", title="Secrets never come back (secret settings, create-once secrets)",
-       requires=("REQ-5.3",), severity=REQUIRED)
+       requires=("REQ-5.3",), severity=REQUIRED,
+       fix="Show a secret once, to the one who made it: store a signing secret or token you "
+           "generate, return it in the answer that creates it and never again; never echo a "
+           "secret setting. Show whether it is set, or a hint (`\"…a1b2\"`), never the value, "
+           "in no form (encoded, in a header, in a debug field).")
 def secrets_never_returned(ctx: CheckContext) -> None:
-    """A secret is shown once, to the one who made it, and never again: a setting marked
-    `writeOnly: true` (or `format: password`) in `config_schema`, and any secret, token or
-    key the extension hands back when something is created (a webhook's signing secret in
-    the 201 answer), must never appear in a later answer — list or get, to the creator,
-    another user or anyone — neither as is nor base64- or hex-encoded, in the body or a
-    header. Store the secret; show a hint (`"…a1b2"`) or nothing."""
+    """A distinctive value is planted in every secret setting (`writeOnly: true`,
+    `format: password`, `x-secret`, or a credential-like name in `config_schema`), and
+    resources are created through every POST route as a client would; the secrets their
+    2xx answers hand back (values under keys named secret, token, key, password, credential,
+    and random-looking strings not under an id-like key) are kept. Then every GET route,
+    on its own path and on each created resource's, is sent as every seeded user and
+    anonymously: no answer may hold any of those values — as is, base64 or hex, in the body
+    or a header. The values never enter the report; the evidence names the field."""
     first = ctx.host()  # the schema as the host lists it (not a self-reported probe)
     require_loaded(first, ctx.extension)
     config, canaries, _ = canary_config(details(first, ctx.extension).get("config_schema"))
