@@ -49,8 +49,18 @@ def code_spans(text: Any, limit: int = 4000) -> str:
     parts = clean_text(text, limit).split("`")
     if len(parts) % 2 == 0:
         return escape_markdown(text, limit)
-    return "".join(escape_markdown(part, limit) if i % 2 == 0 else f"`{part}`"
+    return "".join(_prose(part, limit) if i % 2 == 0 else f"`{part}`"
                    for i, part in enumerate(parts))
+
+
+def _prose(part: str, limit: int) -> str:
+    """An escaped stretch between code spans, keeping the space around it."""
+    text = escape_markdown(part, limit)
+    if not text:
+        return " " if part[:1].isspace() else ""
+    lead = " " if part[:1].isspace() else ""
+    trail = " " if part[-1:].isspace() else ""
+    return f"{lead}{text}{trail}"
 
 
 def _fence(body: str) -> str:

@@ -134,7 +134,7 @@ def _markdown_text(markdown: str) -> str:
     out: list[str] = []
     parser.handle_data = out.append  # type: ignore[method-assign]
     parser.feed(rendered)
-    return html.unescape(_one_line(" ".join(out)))
+    return html.unescape(_one_line("".join(out)))
 
 
 # --- the docs link -----------------------------------------------------------------
@@ -404,3 +404,17 @@ def test_a_failing_rogues_outputs_show_fix_and_docs_and_validate(tmp_path: Path)
     log = assert_valid_sarif((out / "report.sarif").read_text("utf-8"))
     rule = next(r for r in log["runs"][0]["tool"]["driver"]["rules"] if r["id"] == "LC-01")
     assert fix in rule["help"]["text"] and rule["helpUri"] == "docs/checks.md#lc-01"
+
+
+@pytest.mark.parametrize("hostile", [
+    "Use `<script>alert(1)</script>` and [click](https://e.vil) <b>x</b> `a|b",  # unbalanced
+    "Use `<script>alert(1)</script>` and [click](https://e.vil) <b>x</b> `a|b`",
+])
+def test_a_hostile_fix_text_stays_text_in_html_and_markdown(hostile: str) -> None:
+    """A bundle's report can be edited before ``sign``: its fix text is not trusted."""
+    report = dict(make_report({"LC-01@sqlite": "fail"}, fixes={**FIXES, "LC-01": hostile}))
+    page = render_html(report)
+    assert "<script>alert" not in page and "<b>x</b>" not in page
+    rendered = MarkdownIt("commonmark").enable("table").render(render_markdown(report))
+    assert "<script>" not in rendered and "<a " not in rendered and "<b>" not in rendered
+    assert "[click](https:" in _markdown_text(render_markdown(report)).replace("\u200b", "")
