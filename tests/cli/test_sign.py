@@ -131,6 +131,19 @@ def test_a_bundle_whose_results_were_edited_is_refused(
     assert _files(folder) == before
 
 
+def test_sign_writes_sarif_locations_relative_to_the_root_given(failed_bundle: Path,
+                                                                tmp_path: Path) -> None:
+    folder = Path(shutil.copytree(failed_bundle, tmp_path / "bundle"))
+    artifact = failed_bundle.parent / "mismatched"
+    signed = run_cli("sign", str(folder), "--artifact", str(artifact),
+                     "--sarif-root", str(artifact.parent))
+    assert signed.returncode == 0, signed.stdout + signed.stderr
+    sarif = json.loads((folder / "report.sarif").read_text())
+    uris = {loc["physicalLocation"]["artifactLocation"]["uri"]
+            for result in sarif["runs"][0]["results"] for loc in result["locations"]}
+    assert uris == {"mismatched/extension.toml"}
+
+
 @pytest.mark.parametrize(("make", "says"), [
     (lambda b: b / "missing", "no such folder"),
     (lambda b: (b / "report.json").unlink() or b, "report.json: no such file"),

@@ -24,7 +24,11 @@ def _refuse(message: str) -> None:
 @click.argument("bundle_dir", type=click.Path(path_type=Path))
 @click.option("--artifact", required=True, type=click.Path(path_type=Path),
               help="The wheel, sdist or folder that was certified (its digest is recomputed).")
-def sign_cmd(bundle_dir: Path, artifact: Path) -> None:
+@click.option("--sarif-root", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, metavar="DIR",
+              help="Folder the SARIF file's paths are relative to, as with certify [default: "
+                   "the git top-level of the artifact folder, else the folder].")
+def sign_cmd(bundle_dir: Path, artifact: Path, sarif_root: Path | None) -> None:
     """Sign the unsigned bundle in BUNDLE_DIR (from `certify --unsigned`).
 
     Checks the bundle (schema, level and summary recomputed, catalog known, canonical
@@ -37,7 +41,7 @@ def sign_cmd(bundle_dir: Path, artifact: Path) -> None:
 
     try:
         with signals_interrupt():
-            signed = sign_bundle(bundle_dir, artifact, Signer())
+            signed = sign_bundle(bundle_dir, artifact, Signer(), sarif_root=sarif_root)
     except BundleRefused as exc:
         _refuse(str(exc))
         return
