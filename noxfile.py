@@ -44,7 +44,8 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def html(session: nox.Session) -> None:
-    """Render a real report and load it in headless Chromium (DOM dump + screenshot)."""
+    """Render real reports (a sample, and a failing rogue: its failure, fix and docs link)
+    and load each in headless Chromium (DOM dump + screenshot)."""
     import shutil
     import tempfile
 
@@ -55,16 +56,21 @@ def html(session: nox.Session) -> None:
     out = tempfile.mkdtemp(prefix="dbhtml")
     session.run("dufflebag-cert", "certify", "sample_extensions/analytics", "--profile", "quick",
                 "--out", f"{out}/report", success_codes=[0, 1, 3])
+    session.run("dufflebag-cert", "certify", "sample_extensions/rogues/metadata_mismatch",
+                "--only", "LC-01", "--unsigned", "--out", f"{out}/failing", success_codes=[1])
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
              f"--user-data-dir={out}/profile"]
-    page = f"file://{out}/report/report.html"
-    dom = session.run(chromium, *flags, "--dump-dom", page, silent=True, external=True)
-    if not dom or "analytics" not in str(dom) or "<table" not in str(dom):
-        session.error("the report did not render in Chromium")
-    session.run(chromium, *flags, "--window-size=1280,2000", f"--screenshot={out}/report.png",
-                page, external=True)
-    session.log(f"screenshot: {out}/report.png")
+    for name, must_show in (("report", ("analytics", "<table")),
+                            ("failing", ("LC-01@sqlite", "How to fix", "docs/checks.md#lc-01"))):
+        page = f"file://{out}/{name}/report.html"
+        dom = str(session.run(chromium, *flags, "--dump-dom", page, silent=True, external=True))
+        missing = [text for text in must_show if text not in dom]
+        if missing:
+            session.error(f"{name}/report.html did not render in Chromium with {missing}")
+        session.run(chromium, *flags, "--window-size=1300,1800",
+                    f"--screenshot={out}/{name}.png", page, external=True)
+        session.log(f"screenshot: {out}/{name}.png")
 
 
 @nox.session
