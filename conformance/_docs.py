@@ -29,7 +29,7 @@ AREA_NAMES = {
     "LC": "lifecycle", "RT": "routing", "AU": "auth", "IS": "isolation", "PE": "permissions",
     "FI": "fault isolation", "HK": "hooks and middleware", "CF": "configuration",
     "DB": "migrations", "CC": "concurrency", "PF": "performance", "CV": "coverage",
-    "SE": "security", "FZ": "API fuzzing",
+    "SE": "security", "FZ": "API fuzzing", "DP": "dependencies",
 }
 _ROW = re.compile(r"^\|\s*((?:REQ|SC)-[A-Za-z0-9.]+)\s*\|\s*(.+?)\s*\|\s*$")
 
