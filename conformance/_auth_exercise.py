@@ -27,6 +27,7 @@ from dufflebag_harness.conformance._routes import BODY_METHODS, Call, Route
 from dufflebag_harness.conformance._types import HostHandle
 
 __all__ = [
+    "MAX_IDS",
     "PROBE_URL",
     "SECRET_KEY",
     "Created",
@@ -44,8 +45,9 @@ __all__ = [
 
 #: A key whose value is a credential whatever it looks like.
 SECRET_KEY = re.compile(r"secret|token|passw|api[_-]?key|private[_-]?key|signing[_-]?key|"
-                        r"access[_-]?key|credential|^key$", re.IGNORECASE)
-#: Keys whose random-looking values are identifiers or digests shown again by design.
+                        r"access[_-]?key|credential", re.IGNORECASE)
+#: Keys whose values are identifiers, names or digests, shown again by design, even when
+#: they look random or their key names a secret (``secret_name``, ``token_id``).
 _NOT_SECRET = re.compile(r"(^|_)(id|ids|uuid|digest|hash|checksum|etag|url|uri|href|path|"
                          r"name|version|at|date|time)$", re.IGNORECASE)
 #: Keys whose values fill path parameters of the routes acting on one resource.
@@ -54,6 +56,11 @@ _ID_KEY = re.compile(r"(^|_)id$", re.IGNORECASE)
 MIN_SECRET = 8
 #: A random-looking value: at least this long, with at least this many bits per character.
 _RANDOM_LENGTH, _RANDOM_BITS = 20, 3.3
+#: Most ids kept to fill path parameters (each adds requests to every such route).
+MAX_IDS = 8
+#: A value this long is also searched for in parts: any run of :data:`PART` characters.
+_WHOLE, PART = 24, 16
+_LABEL = re.compile(r"^dbh-[a-z]+-")
 #: Where a generated URL points: loopback, a port no service listens on.
 PROBE_URL = "http://127.0.0.1:9/dbh-probe"
 _PARAM = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
@@ -75,16 +82,17 @@ def _random_looking(text: str) -> bool:
 
 
 def secret_values(body: Any, *, key: str = "", where: str = "$") -> Iterator[tuple[str, str]]:
-    """``(json path, value)`` of each secret-looking string in a JSON answer: any value under
-    a key named like a credential, and random-looking values not under an id-like key."""
+    """``(json path, value)`` of each secret-looking string in a JSON answer: values under a
+    key named like a credential, and random-looking values — unless the key names an id, a
+    name, a digest or a place (``id``, ``secret_name``, ``url``)."""
     if isinstance(body, Mapping):
         for k, v in body.items():
             yield from secret_values(v, key=str(k), where=f"{where}.{k}")
     elif isinstance(body, list):
         for i, v in enumerate(body):
             yield from secret_values(v, key=key, where=f"{where}[{i}]")
-    elif isinstance(body, str) and len(body) >= MIN_SECRET and (
-            SECRET_KEY.search(key) or (not _NOT_SECRET.search(key) and _random_looking(body))):
+    elif (isinstance(body, str) and len(body) >= MIN_SECRET and not _NOT_SECRET.search(key)
+          and (SECRET_KEY.search(key) or _random_looking(body))):
         yield where, body
 
 
@@ -111,16 +119,25 @@ def encodings(value: str) -> dict[str, str]:
             "hex": raw.hex()}
 
 
+def _parts(value: str) -> list[str]:
+    """Runs of :data:`PART` characters of a long value (its ``dbh-…-`` label left out): a
+    secret cut short, or shown but for its first characters, is still handed back."""
+    core = _LABEL.sub("", value)
+    if len(value) < _WHOLE or len(core) <= PART:
+        return []
+    return [core[i:i + PART] for i in range(len(core) - PART + 1)]
+
+
 def found_in(response: httpx.Response, value: str) -> str | None:
-    """Where ``value`` (in any of its :func:`encodings`) shows in ``response``: ``"body"``,
-    ``"header <name>"``, with the encoding; ``None`` if nowhere."""
-    body = response.text
-    for form, text in encodings(value).items():
-        if text in body:
-            return f"body ({form})"
-        for name, header in response.headers.items():
-            if text in header:
-                return f"header {name} ({form})"
+    """Where ``value`` (in any of its :func:`encodings`, or a long part of it) shows in
+    ``response``: ``"body"`` or ``"header <name>"``, with the form; ``None`` if nowhere."""
+    places = [("body", response.text),
+              *((f"header {name}", header) for name, header in response.headers.items())]
+    forms = [*encodings(value).items(), *(("part", p) for p in _parts(value))]
+    for form, text in forms:
+        for place, seen in places:
+            if text in seen:
+                return f"{place} ({form})"
     return None
 
 
@@ -286,7 +303,7 @@ class Exercise:
             sent = [(f"request {w}", v) for w, v in secret_values(body)]
             self.created.append(Created(call.label, call.role, r.status_code,
                                         [*secret_values(answer), *sent]))
-            self.ids += [i for i in ids_in(answer) if i not in self.ids]
+            self.ids = list(dict.fromkeys([*self.ids, *ids_in(answer)]))[:MAX_IDS]
             return
 
 

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from dufflebag_harness.conformance._auth_exercise import (
+    MAX_IDS,
     Exercise,
     bodies,
     body_schemas,
@@ -85,8 +86,14 @@ def anonymous_refused(ctx: CheckContext) -> None:
 
 
 def _refused(status: int) -> bool:
-    """A refusal a handler gives a caller it does not admit (429 and 422 say nothing)."""
+    """A refusal a handler gives a caller it does not admit."""
     return status in (401, 403, 404)
+
+
+def _past_the_gate(status: int) -> bool:
+    """An answer only a caller the handler admitted gets: success, or the body judged
+    (400, 409, 422). A quota's 429 or a 5xx says nothing about who was admitted."""
+    return status < 400 or status in (400, 409, 422)
 
 
 def _deleted_beyond_anonymous(host: HostHandle, route: Route) -> list[dict[str, Any]]:
@@ -97,7 +104,7 @@ def _deleted_beyond_anonymous(host: HostHandle, route: Route) -> list[dict[str, 
     for call in _primed(host, route):
         anonymous = call.as_role(None).send(host).status_code
         deleted = call.as_role("deleted").send(host)
-        if _refused(anonymous) and not _refused(deleted.status_code):
+        if _refused(anonymous) and _past_the_gate(deleted.status_code):
             again = call.as_role(None).send(host).status_code  # not a state the first changed
             if _refused(again):
                 bad.append({"route": f"{call.method} {route.template}", "as": "deleted",
@@ -287,7 +294,7 @@ def _first_success(ctx: CheckContext, host: HostHandle, route: Route, method: st
                 continue
             _, entries = _audit_entries(ctx, host, before)
             if method == "POST":
-                made += [i for i in ids_in(_answer(r)) if i not in made]
+                made[:] = list(dict.fromkeys([*made, *ids_in(_answer(r))]))[:MAX_IDS]
             return {"request": f"{method} {route.template}", "as": role,
                     "status": r.status_code, "entries": entries}
     return None

@@ -247,7 +247,9 @@ def test_samples_pass_every_au_check(tmp_path: Path, sample: str) -> None:
 def test_secret_values_by_key_name_and_by_randomness() -> None:
     answer = {"id": "3f2a9c0d4e5b6a7f8091a2b3c4d5e6f7", "url": "https://example.org/a/b/c/d",
               "secret": "short-ok", "nested": {"api_key": "k-123456789"},
-              "blob": "Zx8Qp2Lm9Rt4Vw7Yb1Nc6Hd3Jf5Gk0", "title": "a very long plain title"}
+              "blob": "Zx8Qp2Lm9Rt4Vw7Yb1Nc6Hd3Jf5Gk0", "title": "a very long plain title",
+              "secret_name": "production-database", "token_id": "tok_0123456789",
+              "key": "notifications.email"}
     assert dict(secret_values(answer)) == {"$.secret": "short-ok",
                                            "$.nested.api_key": "k-123456789",
                                            "$.blob": "Zx8Qp2Lm9Rt4Vw7Yb1Nc6Hd3Jf5Gk0"}
@@ -260,6 +262,15 @@ def test_found_in_reads_bodies_and_headers_in_any_encoding() -> None:
     header = httpx.Response(200, headers={"X-Debug": base64.b64encode(value.encode()).decode()})
     assert found_in(header, value) == "header x-debug (base64)"
     assert found_in(httpx.Response(200, text="nothing here"), value) is None
+
+
+def test_found_in_sees_a_long_secret_cut_short_but_not_a_hint() -> None:
+    secret = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    assert found_in(httpx.Response(200, json={"secret": secret[:20] + "…"}), secret) \
+        == "body (part)"
+    assert found_in(httpx.Response(200, json={"hint": "…" + secret[-4:]}), secret) is None
+    planted = "dbh-secret-00000000000000000000000000000001"  # the label alone is no part
+    assert found_in(httpx.Response(200, text="dbh-secret-0000000000000"), planted) is None
 
 
 def test_plausible_bodies_follow_the_documented_schema() -> None:
