@@ -20,7 +20,8 @@ from dufflebag_harness.outside.cli import cli
 from dufflebag_harness.outside.loader import load_manifest
 from dufflebag_harness.outside.scaffold import ScaffoldError, class_name_for, render, scaffold
 
-LAYOUT = ["README.md", "extension.toml", "{n}/__init__.py", "{n}/extension.py", "tests/test_{n}.py"]
+LAYOUT = ["README.md", "extension.toml", "pytest.ini", "{n}/__init__.py", "{n}/extension.py",
+          "tests/test_{n}.py"]
 
 
 def _tree(folder: Path) -> list[str]:
