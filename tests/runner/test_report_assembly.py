@@ -26,6 +26,7 @@ from dufflebag_harness.conformance import (
     CheckSpec,
     Severity,
     Status,
+    load_checks,
 )
 from dufflebag_harness.outside.exit_codes import LEVEL_EXIT
 from dufflebag_harness.outside.loader import artifact_digest, load_manifest
@@ -173,9 +174,13 @@ def test_the_runner_report_is_build_report_of_the_same_run(tmp_path: Path) -> No
         waivers=[{"check": "PE-02", "reason": "read-only by design", "expires": "2027-06-30"},
                  {"check": "LC-01", "reason": "please", "expires": "2099-01-01"}],
         signer={"fingerprint": FINGERPRINT, "development_key": True},
+        # every result, unplanned ones too, carries its check's registered fix text
+        fixes={check: load_checks()[check].fix for check in ("IS-01", "LC-01", "PE-02", "RT-02")},
     )
     assert report == expected
     validate(report)
+    assert all(r["fix"] and r["docs"] == f"docs/checks.md#{r['check'].lower()}"
+               for r in report["results"])
 
     # what the recorded run implies, worked out by hand
     assert report["level"] == "provisional"  # --only never certifies; nothing required failed
