@@ -211,15 +211,22 @@ def _run_as_written(command: str, cwd: Path) -> subprocess.CompletedProcess[str]
 
 
 def test_the_generated_instructions_work_as_written(tmp_path: Path) -> None:
+    """Every pytest command the generated README, the generated tests' docstring and
+    docs/pytest-plugin.md give, run as written in the generated project."""
     assert run_cli("new", "notes_app", cwd=tmp_path).returncode == 0
     root = tmp_path / "notes_app"
     readme = (root / "README.md").read_text()
     docstring = ast.get_docstring(ast.parse((root / "tests" / "test_notes_app.py").read_text()))
     assert docstring and "-p fixtures.plugin" not in docstring
-    commands = _commands(readme) + _commands(docstring.replace("`", "\n"))
+    plugin_doc = (ROOT / "docs" / "pytest-plugin.md").read_text()
+    commands = list(dict.fromkeys(
+        _commands(readme) + _commands(docstring.replace("`", "\n")) + _commands(plugin_doc)))
     assert {"python -m pytest -q", "python -m pytest --fixtures",
             "PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 python -m pytest -p dufflebag -q",
-            "python -m pytest -q --dufflebag-backends=sqlite"} <= set(commands), commands
+            "python -m pytest -q --dufflebag-backends=sqlite",
+            "python -m pytest tests",
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 python -m pytest -p dufflebag tests",
+            "python -m pytest -p hypothesispytest tests"} <= set(commands), commands
     for command in commands:
         result = _run_as_written(command, root)
         output = result.stdout + result.stderr
