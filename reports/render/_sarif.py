@@ -34,6 +34,8 @@ MANIFEST_URI = "extension.toml"
 # A file the evidence names, relative to the extension folder: plain path characters only,
 # never absolute, never climbing out ("..").
 _WHERE = re.compile(r"^(?P<path>[\w][\w.\-/]*\.\w+):(?P<line>[0-9]{1,7})$")
+# A finding told as "path:line: what" (the static scans' findings).
+_FINDING = re.compile(r"^(?P<path>[\w][\w.\-/]*\.\w+):(?P<line>[0-9]{1,7}): ")
 _FILE = re.compile(r"^[\w][\w.\-/]*$")
 
 
@@ -83,9 +85,14 @@ def _rules(report: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _named_files(evidence: Any, depth: int = 0) -> Iterator[tuple[str, int | None]]:
-    """Files of the extension the evidence names (``where: path:line`` or ``file``),
-    skipping entries about a dependency (they carry ``distribution``)."""
+    """Files of the extension the evidence names (``where: path:line``, ``file``, or a
+    finding ``"path:line: what"``), skipping entries about a dependency (they carry
+    ``distribution``)."""
     if depth > 3:
+        return
+    if isinstance(evidence, str):
+        if m := _FINDING.match(evidence):
+            yield m["path"], int(m["line"])
         return
     if isinstance(evidence, Mapping):
         where, file = evidence.get("where"), evidence.get("file")
@@ -94,8 +101,9 @@ def _named_files(evidence: Any, depth: int = 0) -> Iterator[tuple[str, int | Non
                 yield m["path"], int(m["line"])
             elif isinstance(file, str) and _FILE.match(file):
                 yield file, None
+        own = "distribution" not in evidence
         for value in list(evidence.values())[:50]:
-            if isinstance(value, Mapping | list):
+            if isinstance(value, Mapping | list) or (own and isinstance(value, str)):
                 yield from _named_files(value, depth + 1)
     elif isinstance(evidence, list):
         for item in evidence[:50]:

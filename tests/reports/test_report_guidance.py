@@ -328,12 +328,15 @@ def _extension(root: Path) -> Path:
 
 def _bandit_report() -> dict[str, Any]:
     report: dict[str, Any] = json.loads(json.dumps(make_report(
-        {"LC-01@sqlite": "fail", "PE-02@sqlite": "fail", "RT-02@mock": "fail"},
-        fingerprint=None)))
+        {"LC-01@sqlite": "fail", "PE-02@sqlite": "fail", "RT-02@mock": "fail",
+         "IS-01@sqlite": "fail"}, fingerprint=None)))
     by_pair = {f"{r['check']}@{r['backend']}": r for r in report["results"]}
     by_pair["LC-01@sqlite"]["evidence"] = {"medium": [
         {"where": "analytics/views.py:12", "test": "B608", "text": "SQL built from strings"}]}
     by_pair["PE-02@sqlite"]["evidence"] = {"high": [{"where": "../../etc/passwd.py:1"}]}
+    by_pair["IS-01@sqlite"]["evidence"] = {"findings": [
+        "analytics/gone.py:3: [dynamic-attr] a file that is not in the folder",
+        "analytics/views.py:7: [dynamic-attr] getattr() with a computed name"]}
     by_pair["RT-02@mock"]["evidence"] = {"found": [
         {"distribution": "requests", "file": "requests/api.py"}]}
     return report
@@ -354,6 +357,9 @@ def test_sarif_uris_are_relative_to_the_git_top_level_by_default(tmp_path: Path)
     assert where["LC-01"]["artifactLocation"] == {"uri": "exts/analytics/analytics/views.py",
                                                   "uriBaseId": "%SRCROOT%"}
     assert where["LC-01"]["region"] == {"startLine": 12}
+    # a static-scan finding "path:line: what" names its file; one not in the folder is passed
+    assert where["IS-01"]["artifactLocation"]["uri"] == "exts/analytics/analytics/views.py"
+    assert where["IS-01"]["region"] == {"startLine": 7}
     # a path climbing out, and a file of a dependency, fall back to the manifest
     for rule in ("PE-02", "RT-02"):
         assert where[rule]["artifactLocation"]["uri"] == "exts/analytics/extension.toml"
