@@ -100,9 +100,22 @@ def _type_name(obj: Any) -> str:
     return _name_of(type(obj))
 
 
+def _here(text: str) -> str:
+    """``text`` with this interpreter's paths named, not spelled: a default such as
+    ``platform.architecture(executable=sys.executable)`` differs between the extension's
+    environment and the harness's by the path alone."""
+    for path, name in ((sys.executable, "<python>"), (sys.prefix, "<prefix>"),
+                       (sys.exec_prefix, "<exec_prefix>")):
+        if path:
+            text = text.replace(path, name)
+    return text
+
+
 def _defaults(fn: types.FunctionType) -> str:
     def show(v: Any) -> str:
-        return repr(v) if isinstance(v, (int, float, str, bytes, bool, type(None))) \
+        if isinstance(v, str):
+            return repr(_here(v))
+        return repr(v) if isinstance(v, (int, float, bytes, bool, type(None))) \
             else _type_name(v)
     kw = fn.__kwdefaults__ or {}
     return ",".join([show(v) for v in fn.__defaults__ or ()]
