@@ -41,6 +41,7 @@ __all__ = [
     "paths",
     "plausible",
     "secret_values",
+    "without_converters",
 ]
 
 #: A key whose value is a credential whatever it looks like.
@@ -222,7 +223,7 @@ def plausible(schema: Any, name: str = "", depth: int = 0) -> Any:
     return None
 
 
-def _template(path: str) -> str:
+def without_converters(path: str) -> str:
     """A path template with converters dropped, as the host's OpenAPI document writes it."""
     return _PARAM.sub(lambda m: "{" + m.group(1) + "}", path)
 
@@ -239,7 +240,7 @@ def body_schemas(doc: Mapping[str, Any]) -> dict[tuple[str, str], Any]:
             if isinstance(media, Mapping) and "schema" in media:
                 example = media.get("example")
                 schema = media["schema"] if example is None else {"example": example}
-                out[(method.upper(), _template(path))] = schema
+                out[(method.upper(), without_converters(path))] = schema
     return out
 
 
@@ -247,7 +248,7 @@ def bodies(route: Route, method: str, schemas: Mapping[tuple[str, str], Any]) ->
     """Bodies to try on ``method`` of ``route``: the plausible one first, then ``{}``."""
     if method not in BODY_METHODS:
         return [None]
-    schema = schemas.get((method, _template(route.template)))
+    schema = schemas.get((method, without_converters(route.template)))
     first = plausible(schema) if schema is not None else None
     return [first, {}] if isinstance(first, dict) and first else [{}]
 

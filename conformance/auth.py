@@ -34,6 +34,7 @@ from dufflebag_harness.conformance._auth_exercise import (
     found_in,
     ids_in,
     paths,
+    without_converters,
 )
 from dufflebag_harness.conformance._auth_probing import ACTORS, host_id, user_ids, who
 from dufflebag_harness.conformance._fuzz_engine import extension_document
@@ -320,9 +321,10 @@ def _schemas(ctx: CheckContext, host: HostHandle) -> dict[tuple[str, str], Any]:
 
 
 def _public(ctx: CheckContext) -> set[tuple[str, str]]:
-    """``(METHOD, full path template)`` of each ``[[public_routes]]`` declaration."""
+    """``(METHOD, full path template)`` of each ``[[public_routes]]`` declaration; a path
+    parameter's converter is no part of the match (``{item_id}`` is ``{item_id:int}``)."""
     prefix = f"/ext/{ctx.extension}"
-    return {(r.method, prefix + r.path) for r in ctx.manifest.public_routes}
+    return {(r.method, without_converters(prefix + r.path)) for r in ctx.manifest.public_routes}
 
 
 def _exercise(ctx: CheckContext, host: HostHandle,
@@ -354,7 +356,8 @@ def anonymous_writes_declared(ctx: CheckContext) -> None:
     # deletions last, so the resources the other requests need still exist
     for method in ("POST", "PUT", "PATCH", "DELETE"):
         for route in routes:
-            if method not in route.methods or (method, route.template) in public:
+            if method not in route.methods or (
+                    method, without_converters(route.template)) in public:
                 continue
             checked += 1
             for path in paths(route, exercise.ids):
@@ -380,6 +383,24 @@ def _anonymous_write(host: HostHandle, route: Route, method: str, path: str,
     return None
 
 
+def _later_requests(routes: list[Route], exercise: Exercise,
+                    schemas: dict[tuple[str, str], Any]) -> Iterator[Call]:
+    """Every GET, on each route's path and each created resource's, as every seeded user
+    and anonymously; then every POST, PUT and PATCH (an "enable", a "rotate", another
+    creation) as the route's caller, with a plausible body. DELETE never: the resources
+    must stay to be read."""
+    for route in routes:
+        if "GET" in route.methods:
+            for path in paths(route, exercise.ids):
+                yield from (Call("GET", path, role) for role in ACTORS)
+    for route in routes:
+        for method in ("POST", "PUT", "PATCH"):
+            if method in route.methods and route.admitted:
+                for path in paths(route, exercise.ids):
+                    body = bodies(route, method, schemas)[0]
+                    yield Call(method, path, route.role, json=body)
+
+
 @check(id="AU-07", title="Secrets never come back (secret settings, create-once secrets)",
        requires=("REQ-5.3",), severity=REQUIRED,
        fix="Show a secret once, to the one who made it: store a signing secret or token you "
@@ -390,11 +411,13 @@ def secrets_never_returned(ctx: CheckContext) -> None:
     """A distinctive value is planted in every secret setting (`writeOnly: true`,
     `format: password`, `x-secret`, or a credential-like name in `config_schema`), and
     resources are created through every POST route as a client would; the secrets their
-    2xx answers hand back (values under keys named secret, token, key, password, credential,
-    and random-looking strings not under an id-like key) are kept. Then every GET route,
-    on its own path and on each created resource's, is sent as every seeded user and
-    anonymously: no answer may hold any of those values — as is, base64 or hex, in the body
-    or a header. The values never enter the report; the evidence names the field."""
+    2xx answers hand back (values under keys named like a secret, token, API key, password
+    or credential, and random-looking strings, unless the key names an id, a name or a
+    digest) are kept. Then every GET route, on its own path and on each created
+    resource's, is sent as every seeded user and anonymously, and every POST, PUT and PATCH
+    once more as its caller: no answer may hold any of those values — as is, base64, hex,
+    or any 16-character run of a long one, in the body or a header. The values never enter
+    the report; the evidence names the field."""
     first = ctx.host()  # the schema as the host lists it (not a self-reported probe)
     require_loaded(first, ctx.extension)
     config, canaries, _ = canary_config(details(first, ctx.extension).get("config_schema"))
@@ -403,23 +426,20 @@ def secrets_never_returned(ctx: CheckContext) -> None:
     host = ctx.host(config={ctx.extension: config} if config else None)
     require_loaded(host, ctx.extension)
     routes = route_table(host, ctx.extension)
-    exercise, _ = _exercise(ctx, host, routes)
+    exercise, schemas = _exercise(ctx, host, routes)
     watched = dict(planted)
     for made in exercise.created:
         for where, value in made.secrets:
-            watched.setdefault(f"{where} of {made.request}", value)
+            if value not in watched.values():  # named after the answer that showed it first
+                watched[f"{where} of {made.request}"] = value
     bad: list[dict[str, Any]] = []
-    for route in routes:
-        if "GET" not in route.methods:
-            continue
-        for path in paths(route, exercise.ids):
-            for role in ACTORS:
-                r = Call("GET", path, role).send(host)
-                for label, value in watched.items():
-                    spot = found_in(r, value)
-                    if spot is not None:  # the value itself stays out of the report
-                        bad.append({"request": f"GET {path}", "as": role or "anonymous",
-                                    "status": r.status_code, "what": label, "in": spot})
+    for call in _later_requests(routes, exercise, schemas):
+        r = call.send(host)
+        for label, value in watched.items():
+            spot = found_in(r, value)
+            if spot is not None:  # the value itself stays out of the report
+                bad.append({"request": call.label, "as": call.role or "anonymous",
+                            "status": r.status_code, "what": label, "in": spot})
     ctx.figure("watched_secrets", len(watched))
     if bad:
         b = bad[0]

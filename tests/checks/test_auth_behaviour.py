@@ -155,6 +155,7 @@ class Ext(Base):
     def register_routes(self, router):
         router.post("/items", self.create, openapi=DOC)
         router.put("/items/{item_id:int}", self.replace, auth=True)
+        router.delete("/items/{item_id:int}", self.remove)
 
     async def create(self, request):
         body = await request.json()
@@ -169,6 +170,12 @@ class Ext(Base):
         self._audit(request, "NAME.replaced")
         return JSONResponse({"ok": True})
 
+    async def remove(self, request):
+        if self.items.pop(request.path_params["item_id"], None) is None:
+            return JSONResponse({"error": "no such item"}, 404)  # only a real id shows it
+        self._audit(request, "NAME.removed")
+        return Response(status_code=204)
+
 
 DOC = {"requestBody": {"content": {"application/json": {"schema": {
     "type": "object", "required": ["title"], "properties": {"title": {"type": "string"}}}}}}}
@@ -179,7 +186,10 @@ DOC = {"requestBody": {"content": {"application/json": {"schema": {
     ("", "fail"),
     ('[[public_routes]]\nmethod = "PUT"\npath = "/items"\nreason = "another route"\n', "fail"),
     ('[[public_routes]]\nmethod = "POST"\npath = "/items"\nreason = "guests add items"\n',
-     "pass"),
+     "fail"),  # the DELETE is still undeclared
+    ('[[public_routes]]\nmethod = "POST"\npath = "/items"\nreason = "guests add items"\n'
+     '[[public_routes]]\nmethod = "DELETE"\npath = "/items/{item_id}"\nreason = "and remove"\n',
+     "pass"),  # a converter (:int) is no part of the match
 ])
 def test_anonymous_writes_need_a_declaration_of_that_method_and_path(
         tmp_path: Path, declared: str, verdict: str) -> None:
@@ -187,11 +197,16 @@ def test_anonymous_writes_need_a_declaration_of_that_method_and_path(
     report = _certify(root, tmp_path / "out", ["LC-01", "AU-06"])
     result = _results(report)["AU-06"]
     assert result["status"] == verdict, result["reason"]
-    if verdict == "fail":  # found although the route refuses the bare {} with 422
+    requests = {r["request"] for r in result["evidence"].get("requests", [])}
+    if verdict == "fail" and "POST" not in declared:  # though it refuses the bare {} (422)
         assert "POST /ext/open_items/items → 201" in result["reason"]
+        assert requests == {"POST /ext/open_items/items", "DELETE /ext/open_items/items/1"}
+    elif verdict == "fail":  # the item it created first exists: DELETE answers 204, not 404
+        assert requests == {"DELETE /ext/open_items/items/1"}
     else:
-        assert report["extension"]["public_routes"] == [
-            {"method": "POST", "path": "/items", "reason": "guests add items"}]
+        assert [r["method"] for r in report["extension"]["public_routes"]] == ["POST", "DELETE"]
+        assert report["extension"]["public_routes"][0] == {
+            "method": "POST", "path": "/items", "reason": "guests add items"}
 
 
 # -- AU-07: secrets never come back -----------------------------------------------------------
@@ -227,6 +242,55 @@ def test_secret_settings_never_come_back(tmp_path: Path, shown: str, verdict: st
     root = _extension(tmp_path, "secret_settings", SECRET_SETTING.replace("SHOWN", shown))
     result = _results(_certify(root, tmp_path / "out", ["LC-01", "AU-07"]))["AU-07"]
     assert result["status"] == verdict, result["reason"]
+
+
+ENABLE_LEAK = """
+import secrets
+
+
+class Ext(Base):
+    def __init__(self):
+        self.rows = {}
+        self.ids = itertools.count(1)
+
+    def register_routes(self, router):
+        router.post("/tokens", self.create, roles=("admin",))
+        router.get("/tokens", self.list_all, roles=("admin",))
+        router.post("/tokens/{token_id:int}/enable", self.enable, roles=("admin",))
+
+    async def create(self, request):
+        row = {"id": next(self.ids), "token": secrets.token_urlsafe(32), "active": False}
+        self.rows[row["id"]] = row
+        self._audit(request, "NAME.created")
+        return JSONResponse(row, 201)  # shown once: fine
+
+    async def list_all(self, request):
+        return JSONResponse([{k: v for k, v in r.items() if k != "token"}
+                             for r in self.rows.values()])
+
+    async def enable(self, request):
+        row = self.rows.get(request.path_params["token_id"])
+        if row is None:
+            return JSONResponse({"error": "no such token"}, 404)
+        row["active"] = True
+        self._audit(request, "NAME.enabled")
+        return JSONResponse(LATER(row))
+"""
+
+
+@pytest.mark.parametrize(("later", "verdict"), [
+    ("{k: v for k, v in row.items() if k != 'token'}", "pass"),
+    ("row", "fail"),  # the whole row again, token included, in a later answer
+])
+def test_a_create_once_secret_stays_out_of_later_answers(tmp_path: Path, later: str,
+                                                        verdict: str) -> None:
+    root = _extension(tmp_path, "enable_leak", ENABLE_LEAK.replace("LATER(row)", later))
+    result = _results(_certify(root, tmp_path / "out", ["LC-01", "AU-07"]))["AU-07"]
+    assert result["status"] == verdict, result["reason"]
+    if verdict == "fail":
+        assert result["reason"].startswith("1 answer(s) handed back a secret (e.g. the $.token "
+                                           "of POST /ext/enable_leak/tokens in the body")
+        assert "POST /ext/enable_leak/tokens/1/enable as admin" in result["reason"]
 
 
 # -- the samples ------------------------------------------------------------------------------
