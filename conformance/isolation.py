@@ -14,6 +14,17 @@ import secrets
 from typing import Any
 from urllib.parse import quote
 
+from dufflebag_harness.conformance._auth_probing import who
+from dufflebag_harness.conformance._fuzz_engine import extension_document
+from dufflebag_harness.conformance._isolation_users import (
+    Slots,
+    Template,
+    judge,
+    learn,
+    mixed,
+    run_waves,
+    templates,
+)
 from dufflebag_harness.conformance._probing import raw_request, require_loaded
 from dufflebag_harness.conformance._registry import check
 from dufflebag_harness.conformance._routes import route_table
@@ -149,3 +160,76 @@ def config_confined(ctx: CheckContext) -> None:
     if problems:
         raise CheckFailed("; ".join(problems), {"problems": problems, "responses": echoed[:10],
                                                 "view_keys": sorted(view.get("section", {}))})
+
+
+#: IS-13: concurrent requests per wave (at most), and waves per template and user.
+CROSS_USER_THREADS = 16
+CROSS_USER_ROUNDS = {"quick": 3, "full": 6}
+CROSS_USER_DEADLINE_S = 90.0
+#: IS-13: full waves sent at least, however few routes and users there are.
+CROSS_USER_MIN_WAVES = 4
+
+
+@check(id="IS-13", title="Concurrent requests from different users each get their own answer",
+       requires=("REQ-1.3", "REQ-6.1", "REQ-5.3"), severity=REQUIRED, blocked_by=("LC-01",),
+       fix="Keep per-request data per request: in local variables, the request (its scope "
+           "or state) or a contextvar — never on the extension instance, a shared helper "
+           "object, a module global or a cache keyed by anything less than the request "
+           "(self.current_user = request.user, then an await, then an answer built from "
+           "self.current_user answers one user with another's data).")
+def cross_user_isolation(ctx: CheckContext) -> None:
+    """Many requests to the same extension, from different seeded users with different
+    inputs, in flight at once: every answer carries its own request's input and its own
+    caller, never another request's or another user's. Each request carries a unique
+    marker in every input the route takes (string path parameters, query parameters,
+    JSON body fields from its OpenAPI schema, else common names); what an answer echoes
+    (a marker, the caller's username or id, at a fixed place) is learned by sending each
+    request alone first, twice, as two different users where the route admits them.
+    Routes whose answers echo nothing of the request cannot be judged this way (counted
+    in the figures); nor can a crossing that needs inputs a schema does not describe, or
+    an extension that recognises the harness's markers and behaves only then."""
+    host = ctx.host()
+    require_loaded(host, ctx.extension)
+    users = {role: seen["user"] for role, seen in who(host).items()
+             if seen["status"] == 200 and isinstance(seen.get("user"), dict)}
+    doc = extension_document(host.base_url, ctx.extension)
+    slots: dict[Template, Slots] = {}
+    for template in templates(route_table(host, ctx.extension), doc):
+        slots[template] = learn(host, template, users)[0]
+    judgeable = [t for t, s in slots.items() if s.status > 0 and s.any]
+    ctx.figure("cross_user_templates", {"routes": len(slots), "echoing": len(judgeable),
+                                        "echoed": {t.label: _echoes(slots[t])
+                                                   for t in judgeable}})
+    if not judgeable:
+        return
+    threads = CROSS_USER_THREADS
+    quotas = ctx.manifest.quotas
+    if quotas.requests_per_second or quotas.concurrent_requests < threads:
+        # the host's limits for the extension would answer 429/503 instead of it
+        ctx.probe("quota.set", host_id=host_id(host), extension=ctx.extension,
+                  requests_per_second=0, concurrent_requests=max(threads * 2, 1))
+    plan = mixed(judgeable, CROSS_USER_ROUNDS.get(ctx.profile, 6), ctx.seed,
+                 least=threads * CROSS_USER_MIN_WAVES)
+    answers, errors = run_waves(host, plan, threads, CROSS_USER_DEADLINE_S)
+    verdict = judge(answers, slots, users)
+    evidence = {"requests": len(plan), "judged": verdict.judged,
+                "not_judged": verdict.not_judged, "threads": threads, "errors": errors[:5]}
+    ctx.figure("cross_user_isolation", evidence)
+    if verdict.crossed:
+        first = verdict.problems[0]
+        raise CheckFailed(
+            f"{verdict.crossed} of {verdict.judged} concurrent answers belonged to another "
+            f"request or user (e.g. {first['request']} as {first['as']}: {first['problem']}"
+            + (f", from {first['other']})" if first.get("other") else ")"),
+            {**evidence, "problems": verdict.problems})
+    if verdict.judged < len(plan) // 2:
+        raise CheckFailed(
+            f"only {verdict.judged} of {len(plan)} concurrent answers came back with the status "
+            f"they had alone ({verdict.not_judged or errors[:1]}), too few to judge whose "
+            "answers they were", evidence)
+
+
+def _echoes(slots: Slots) -> list[str]:
+    return ([f"marker at {'/'.join(p) or '(top)'}" for p in slots.markers]
+            + [f"caller at {'/'.join(p) or '(top)'}" for p in slots.identities]
+            + (["marker in text"] if slots.text else []))
