@@ -170,6 +170,15 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     else:
         lines += ["No failures.", ""]
     lines += _dependency_lines(report)
+    public = report["extension"].get("public_routes") or []
+    if public:
+        lines += [f"### Declared public routes ({len(public)})", "",
+                  "State-changing routes the extension declares open to anonymous callers "
+                  "(`[[public_routes]]`); AU-06 admits these and no other.", "",
+                  "| route | reason given |", "|---|---|"]
+        lines += [f"| `{escape_markdown(p['method'], 10)} {escape_markdown(p['path'], 200)}` | "
+                  f"{escape_markdown(p['reason'])} |" for p in public]
+        lines.append("")
     waivers = report["waivers"]
     if waivers:
         lines += ["### Waivers", "", "| check | applied | expires | reason |", "|---|---|---|---|"]

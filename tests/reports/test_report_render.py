@@ -216,3 +216,22 @@ def test_outputs_say_which_verdicts_the_extension_could_have_influenced() -> Non
     clean: dict[str, Any] = json.loads(json.dumps(make_report()))
     assert "could have influenced" not in render_html(clean)
     assert "could have influenced" not in render_markdown(clean)
+
+
+def test_declared_public_routes_are_shown_with_their_reasons() -> None:
+    rep = make_report({"LC-01@sqlite": "pass"})
+    rep["extension"]["public_routes"] = [
+        {"method": "POST", "path": "/feedback", "reason": "visitors leave feedback <b>x</b>"}]
+    page = render_html(rep)
+    assert "Declared public routes (1)" in page
+    assert "POST /feedback" in page
+    assert "visitors leave feedback &lt;b&gt;x&lt;/b&gt;" in page  # the reason is text
+    md = render_markdown(rep)
+    row = next(line for line in md.splitlines() if "/feedback" in line)
+    assert "POST /feedback" in row and "visitors leave feedback" in row
+
+
+def test_no_public_routes_section_when_none_are_declared() -> None:
+    rep = make_report({"LC-01@sqlite": "pass"})
+    assert "Declared public routes" not in render_html(rep)
+    assert "Declared public routes" not in render_markdown(rep)
