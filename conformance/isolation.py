@@ -16,6 +16,11 @@ from urllib.parse import quote
 
 from dufflebag_harness.conformance._auth_probing import who
 from dufflebag_harness.conformance._fuzz_engine import extension_document
+from dufflebag_harness.conformance._isolation_config_paths import (
+    hostile_config,
+    payloads,
+    string_settings,
+)
 from dufflebag_harness.conformance._isolation_users import (
     Slots,
     Template,
@@ -25,7 +30,7 @@ from dufflebag_harness.conformance._isolation_users import (
     run_waves,
     templates,
 )
-from dufflebag_harness.conformance._probing import raw_request, require_loaded
+from dufflebag_harness.conformance._probing import MGMT, details, raw_request, require_loaded
 from dufflebag_harness.conformance._registry import check
 from dufflebag_harness.conformance._routes import route_table
 from dufflebag_harness.conformance._security_capabilities import undeclared
@@ -160,6 +165,67 @@ def config_confined(ctx: CheckContext) -> None:
     if problems:
         raise CheckFailed("; ".join(problems), {"problems": problems, "responses": echoed[:10],
                                                 "view_keys": sorted(view.get("section", {}))})
+
+
+@check(id="IS-14", title="Configuration values cannot steer files out of the storage root",
+       requires=("REQ-1.3", "REQ-7.1"), severity=REQUIRED, profiles=("full",),
+       fix="Never build a file path from a configuration value yourself: pass the value "
+           "to the storage service as a relative path (it refuses '..', absolute paths "
+           "and links that leave the root), or constrain the setting in config_schema "
+           "(an enum, or a pattern without '/', '.' runs, '%' or '~').")
+def storage_confined_by_config(ctx: CheckContext) -> None:
+    """With every string setting aimed outside the storage area ('..', absolute, a
+    sibling sharing the area's name, encoded, '~'), loading the extension and driving
+    every route reads and writes nothing outside its storage root: judged by the
+    capability monitor and by the parent's own listing of what the sandbox can write."""
+    probe_host = ctx.host()
+    require_loaded(probe_host, ctx.extension)
+    schema = details(probe_host, ctx.extension).get("config_schema")
+    defaults: dict[str, Any] = {}
+    r = probe_host.request("GET", f"{MGMT}/{ctx.extension}/config", as_role="admin")
+    if r.status_code == 200 and isinstance(r.json().get("config"), dict):
+        defaults = r.json()["config"]
+    probe_host.close()
+    if not isinstance(schema, dict) or not list(string_settings(schema)):
+        ctx.figure("config_paths_attacked", {"settings": []})
+        return
+    marker = "dbh-cfg-" + secrets.token_hex(6)
+    tried: list[dict[str, Any]] = []
+    escapes: list[dict[str, Any]] = []
+    for value in payloads(marker, ctx.extension):
+        config, used = hostile_config(schema, defaults, value)
+        if not used:
+            continue
+        ctx.probe("monitor.begin")
+        host = ctx.host(config={ctx.extension: config})
+        area = getattr(host, "storage_root", None)
+        own = f"{area}/{ctx.extension}/" if area is not None else None
+        loaded = ctx.extension not in host.load_errors
+        if loaded:
+            exercise(host, ctx.extension)
+        seen = set(ctx.paths_named(marker))
+        host.close()
+        seen |= set(ctx.paths_named(marker))
+        report = ctx.probe("monitor.report", extension=ctx.extension)
+        records = [rec for rec in [*report.get("load", []), *report.get("window_events", [])]
+                   if rec.get("kind") == "file"]
+        bad = undeclared(records, ctx.extension, ctx.manifest.capabilities)
+        outside = sorted(p for p in seen if own is None or not p.startswith(own))
+        tried.append({"value": value, "settings": used, "loaded": loaded})
+        if bad or outside:
+            escapes.append({"value": value, "settings": used, "created_outside": outside[:10],
+                            "monitor": bad[:10]})
+    ctx.figure("config_paths_attacked", {"settings": sorted({s for t in tried
+                                                             for s in t["settings"]}),
+                                         "values": len(tried)})
+    if escapes:
+        first = escapes[0]
+        what = (f"created {first['created_outside'][0]}" if first["created_outside"]
+                else first["monitor"][0]["reason"])
+        raise CheckFailed(
+            f"{len(escapes)} hostile configuration value(s) steered files out of the storage "
+            f"root (e.g. {', '.join(first['settings'])} = {first['value']!r}: {what})",
+            {"escapes": escapes, "tried": tried})
 
 
 #: IS-13: concurrent requests per wave (at most), and waves per template and user.
