@@ -299,7 +299,9 @@ def globals_untouched(ctx: CheckContext) -> None:
     refuses the tools for that: frame access, gc walks, writes to other modules);
     modules the clean worker cannot import (the extension's own dependencies) or loads
     from another file are counted, not compared; a change made only on a path the
-    harness's requests do not reach is not seen."""
+    harness's requests do not reach, or undone before the request that made it ends, is
+    not seen; code generated at run time (attrs, dataclasses) is compared by its names
+    only."""
     # A fresh worker: "after import" is the extension's import alone, and the verdict does
     # not depend on which checks ran in the worker before.
     before = _fingerprint_now(ctx)
