@@ -7,7 +7,6 @@ import decimal
 import json
 
 from dufflebag_harness.sdk import Extension, Metadata, Request, Response, Router
-
 from rogue_json_compat import _compat
 
 _compat.install()
