@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from dufflebag_harness.conformance._loopback import loopback_client
 from dufflebag_harness.conformance._routes import Call
 from dufflebag_harness.conformance._types import HostHandle
 
@@ -63,7 +64,7 @@ def overlapped(host: HostHandle, call: Call, ping_path: str, *, timeout_s: float
         out.elapsed_s = time.perf_counter() - started
 
     worker = threading.Thread(target=send, name="fi-request-under-test", daemon=True)
-    with httpx.Client(base_url=host.base_url, timeout=timeout_s) as client:
+    with loopback_client(host.base_url, timeout=timeout_s) as client:
         worker.start()
         while worker.is_alive():
             started = time.perf_counter()

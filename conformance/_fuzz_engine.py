@@ -18,8 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
+from dufflebag_harness.conformance._loopback import loopback_client
 from dufflebag_harness.conformance._routes import operation_route
 
 __all__ = [
@@ -76,7 +75,8 @@ class FuzzRun:
 
 def extension_document(base_url: str, name: str, *, timeout: float = 20.0) -> dict[str, Any]:
     """The host's OpenAPI document with only the paths under ``/ext/{name}/``."""
-    r = httpx.get(f"{base_url}/openapi.json", timeout=timeout)
+    with loopback_client(timeout=timeout) as client:
+        r = client.get(f"{base_url}/openapi.json")
     r.raise_for_status()
     doc: dict[str, Any] = r.json()
     prefix = f"/ext/{name}/"

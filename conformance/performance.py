@@ -81,6 +81,13 @@ def _plan(ctx: CheckContext) -> Plan:
     return PLANS.get(ctx.profile, PLANS["full"])
 
 
+def _own_route_pairs(plan: Plan) -> int:
+    """PF-02's pairs per round and route: half of PF-01's. Its limit is twice PF-01's
+    and it is advisory, and it times every own route: the full count would make it the
+    longest check that must run alone."""
+    return max(60, plan.pairs // 2)
+
+
 def _median_decided(rounds: dict[str, list[dict[str, float]]], planned: int) -> bool:
     """True once more than half of the planned rounds of some route are over the limit:
     the median is then over it whatever the remaining rounds say (a slow extension
@@ -161,7 +168,7 @@ def own_route_latency(ctx: CheckContext) -> None:
         absolute: dict[str, list[dict[str, float]]] = {t.label: [] for t in own}
         statuses: dict[str, list[int]] = {}
         for _ in range(max(3, plan.rounds // 2)):
-            run = alternate(with_ext, without, targets, plan.pairs)
+            run = alternate(with_ext, without, targets, _own_route_pairs(plan))
             for label in rounds:
                 a = latency_summary(run.a[label])
                 rounds[label].append(added(a, latency_summary(run.b[label])))

@@ -277,6 +277,7 @@ def _fingerprint_now(ctx: CheckContext) -> dict[str, Any]:
 @check(id="SE-07",
        title="Modules the extension does not own are left as a clean interpreter has them",
        requires=("REQ-1.3", "REQ-6.1"), severity=REQUIRED, fresh_worker=True,
+       profiles=("full",),
        fix="Never change code you do not own: no assigning, setattr-ing or vars().update-ing "
            "functions, classes or methods of the standard library, the harness or another "
            "package (json.dumps, http.client.HTTPConnection.request, builtins.open, a "

@@ -7,6 +7,7 @@ The checks here are stand-ins that record when they ran; each lane gets a stub w
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -47,6 +48,7 @@ def _recorder(spans: list[Span], lock: threading.Lock, seconds: float,
               fail: bool = False) -> Callable[[Any], None]:
     def run(ctx: Any) -> None:
         t0 = time.monotonic()
+        assert ctx.worker is not None  # a check that uses its lane's worker starts it
         time.sleep(seconds)
         with lock:
             spans.append((ctx.check_id, t0, time.monotonic()))
@@ -97,6 +99,34 @@ def test_independent_checks_run_side_by_side_each_on_its_own_worker(tmp_path: Pa
     assert run["workers"] == 2
     assert any(_overlap(a, b) for a in spans for b in spans if a is not b)
     assert took < 4 * 0.4  # one after another would take 1.6 s at least
+
+
+def test_a_check_that_never_touches_the_worker_starts_none(tmp_path: Path) -> None:
+    """Static checks (scans of files, the test run) share the lanes without making them
+    start a worker: each start costs a process and a second of CPU."""
+    run = _run(tmp_path, [_spec("XX-01", lambda ctx: None), _spec("XX-02", lambda ctx: None)])
+    assert {r.status for r in run["results"].values()} == {Status.PASS}
+    assert run["workers"] == 0
+
+
+def test_a_fresh_worker_check_gets_its_own_and_the_lane_keeps_its_worker(
+        tmp_path: Path) -> None:
+    seen: dict[str, Any] = {}
+
+    def record(name: str) -> Callable[[Any], None]:
+        def run(ctx: Any) -> None:
+            seen[name] = ctx.worker
+        return run
+
+    specs = [_spec("XX-01", record("a")),
+             dataclasses.replace(_spec("XX-02", record("fresh"), after=("XX-01",)),
+                                 fresh_worker=True),
+             _spec("XX-03", record("b"), after=("XX-02",))]
+    run = _run(tmp_path, specs, lanes=1)
+    assert {r.status for r in run["results"].values()} == {Status.PASS}
+    assert seen["a"] is seen["b"]  # the lane's worker outlived the fresh one
+    assert seen["fresh"] is not seen["a"]
+    assert run["workers"] == 2
 
 
 def test_an_exclusive_check_runs_alone(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 import httpx
 
 from dufflebag_harness.conformance import CheckFailed, CheckSkipped, HostHandle
+from dufflebag_harness.conformance._loopback import loopback_client
 from dufflebag_harness.outside.loader import Manifest
 from dufflebag_harness.outside.runner.backends import Backends, DatabaseInspector
 from dufflebag_harness.outside.test_run import TestRunResult
@@ -182,7 +183,6 @@ class RunContext:
     seed: int
     extension: str
     manifest: Manifest
-    worker: WorkerClient
     backends: Backends
     companion_names: Sequence[str] = ()
     reference: Callable[[], WorkerClient] | None = None
@@ -197,6 +197,19 @@ class RunContext:
     hosts: list[RemoteHost] = field(default_factory=list)
     scratch: list[dict[str, Any]] = field(default_factory=list)
     http_timeout_s: float = 20.0
+    #: Where the extension's worker comes from, asked on first use: a check that never
+    #: touches the worker (a static scan) does not make its lane start one.
+    worker_source: Callable[[], WorkerClient] | None = None
+    _worker: WorkerClient | None = None
+
+    @property
+    def worker(self) -> WorkerClient:
+        """The lane's worker with the extension loaded (started now if it is not yet)."""
+        if self._worker is None:
+            if self.worker_source is None:
+                raise RuntimeError("this context has no worker")
+            self._worker = self.worker_source()
+        return self._worker
 
     def host(
         self,
@@ -249,7 +262,7 @@ class RunContext:
             _raise_import_failure(exc)
             raise HostStartError(f"host did not start: {exc.message}") from None
         base_url = f"http://127.0.0.1:{started['port']}"
-        client = httpx.Client(base_url=base_url, timeout=self.http_timeout_s)
+        client = loopback_client(base_url, timeout=self.http_timeout_s)
         remote = RemoteHost(
             host_id=str(started["host_id"]), base_url=base_url, tokens=tokens,
             load_errors=dict(started.get("load_errors") or {}), client=client,

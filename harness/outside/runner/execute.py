@@ -14,6 +14,7 @@ with the reason (a run with a skipped required check does not certify).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import traceback
@@ -33,6 +34,64 @@ from dufflebag_harness.outside.worker_client import WorkerClient, WorkerError
 __all__ = ["Executor"]
 
 
+class _Reference:
+    """The clean reference worker (the harness and companions, never the extension),
+    one for the whole certification, shared by the lanes.
+
+    Its checks start hosts of their own in it and talk to them over loopback; the pipe
+    serializes the calls. It is started in the background as soon as the first lane has
+    its worker (LC-03 times a bare host there, early in every run), by a thread that
+    lives until the run ends: the sandbox dies with the thread that started it
+    (bubblewrap's parent-death signal).
+    """
+
+    def __init__(self, start: Callable[[], WorkerClient]) -> None:
+        self._start = start
+        self._starting = threading.Lock()  # one start at a time; askers wait for it
+        self._state = threading.Lock()
+        self._worker: WorkerClient | None = None
+        self._closing = threading.Event()
+        self._prestarted = False
+
+    def prestart(self) -> None:
+        with self._state:
+            if self._prestarted or self._closing.is_set():
+                return
+            self._prestarted = True
+
+        def run() -> None:
+            with contextlib.suppress(Exception):  # a real failure recurs on first use
+                self.get()
+            self._closing.wait()
+
+        threading.Thread(target=run, name="dufflebag-reference", daemon=True).start()
+
+    def get(self) -> WorkerClient:
+        with self._starting:
+            with self._state:
+                if self._closing.is_set():
+                    raise WorkerError("the run is ending")
+                current = self._worker
+            if current is not None and not current.dead:
+                return current
+            if current is not None:
+                current.close()
+            made = self._start()
+            with self._state:
+                if not self._closing.is_set():
+                    self._worker = made
+                    return made
+            made.close()
+            raise WorkerError("the run is ending")
+
+    def close(self) -> None:
+        with self._state:
+            self._closing.set()
+            worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.close()
+
+
 class _Lane:
     """One worker at a time for one pair at a time; restarted when it dies.
 
@@ -41,11 +100,10 @@ class _Lane:
     """
 
     def __init__(self, start_worker: Callable[[], WorkerClient],
-                 start_reference: Callable[[], WorkerClient] | None) -> None:
+                 reference: _Reference | None) -> None:
         self._start_worker = start_worker
-        self._start_reference = start_reference
+        self._reference = reference
         self.worker: WorkerClient | None = None
-        self.reference_worker: WorkerClient | None = None
         self.notes: list[str] = []
         self.infos: list[Any] = []
         self.closed = False
@@ -71,24 +129,20 @@ class _Lane:
         made = self._keep(self._start_worker())
         with self._lock:
             self.worker = made
+        if self._reference is not None:
+            self._reference.prestart()
         return made
 
+    def fresh_worker(self) -> _FreshWorker:
+        """A worker of its own for one check, started on first use and closed after it;
+        the lane's worker stays as it is for the checks that follow."""
+        return _FreshWorker(self)
+
     def reference(self) -> WorkerClient:
-        """The clean worker (companions only), started on first use."""
-        if self._start_reference is None:
+        """The certification's clean worker (companions only)."""
+        if self._reference is None:
             raise WorkerError("no reference worker factory")
-        with self._lock:
-            if self.closed:
-                raise WorkerError("the run is ending")
-            current = self.reference_worker
-        if current is not None and not current.dead:
-            return current
-        if current is not None:
-            current.close()
-        made = self._keep(self._start_reference())
-        with self._lock:
-            self.reference_worker = made
-        return made
+        return self._reference.get()
 
     def retire(self) -> None:
         with self._lock:
@@ -101,10 +155,27 @@ class _Lane:
     def close(self) -> None:
         with self._lock:
             self.closed = True
-            reference, self.reference_worker = self.reference_worker, None
         self.retire()
-        if reference is not None:
-            reference.close()
+
+
+class _FreshWorker:
+    """A worker with the extension loaded that no other check ran in (``fresh_worker``)."""
+
+    def __init__(self, lane: _Lane) -> None:
+        self._lane = lane
+        self.worker: WorkerClient | None = None
+
+    def get(self) -> WorkerClient:
+        if self.worker is None:
+            self.worker = self._lane._keep(self._lane._start_worker())
+        return self.worker
+
+    def close(self) -> None:
+        worker, self.worker = self.worker, None
+        if worker is not None:
+            worker.close()
+            if hasattr(worker, "info"):
+                self._lane.infos.append(worker.info)
 
 
 class Executor:
@@ -137,7 +208,8 @@ class Executor:
         self.bus = bus
         self.companions = list(companions)
         self.deadline_s = deadline_s
-        self._lanes = [_Lane(start_worker, start_reference) for _ in range(lanes)]
+        self._reference = _Reference(start_reference) if start_reference is not None else None
+        self._lanes = [_Lane(start_worker, self._reference) for _ in range(lanes)]
         self._has_reference = start_reference is not None
         self.figures: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -154,6 +226,8 @@ class Executor:
     def close(self) -> None:
         for lane in self._lanes:
             lane.close()
+        if self._reference is not None:
+            self._reference.close()
 
     # -- scheduling --------------------------------------------------------------
     def run(self, plan: Sequence[PlannedPair]) -> list[CheckResult]:
@@ -300,14 +374,17 @@ class Executor:
         t0 = time.perf_counter()
         status, reason, evidence = Status.PASS, "", {}
         ctx: RunContext | None = None
+        fresh: _FreshWorker | None = None
         try:
-            if spec.fresh_worker:
-                lane.retire()  # nothing an earlier check left in the process counts
-            worker = lane.ensure_worker()
+            source = lane.ensure_worker
+            if spec.fresh_worker:  # nothing an earlier check left in a process counts
+                fresh = lane.fresh_worker()
+                source = fresh.get
             ctx = RunContext(
                 check_id=spec.id, backend=planned.backend, profile=self.profile,
                 seed=self.seed, extension=self.manifest.name, manifest=self.manifest,
-                worker=worker, backends=self.backends, companion_names=self.companions,
+                worker_source=source, backends=self.backends,
+                companion_names=self.companions,
                 reference=lane.reference if self._has_reference else None,
                 dependency_names=self.dependencies, tests=self.tests,
                 shared=self._shared, attempt=attempt,
@@ -332,6 +409,8 @@ class Executor:
                 ctx.close()
                 with self._lock:
                     self.figures.update(ctx.figures)
+            if fresh is not None:
+                fresh.close()
         return CheckResult(
             check=spec.id, backend=planned.backend, status=status, severity=spec.severity,
             title=spec.title, reason=reason, evidence=evidence,

@@ -67,7 +67,11 @@ def _ordered(registry: Registry, pairs: list[PlannedPair]) -> list[PlannedPair]:
     Among the pairs whose prerequisites are placed, first those others wait for (the
     gates open early), then the deepest (the long load and performance checks sit at
     the end of the longest chains: started early, they overlap the rest), then the ones
-    that can share the lanes before the exclusive ones.
+    that can share the lanes before the exclusive ones; among equals, a check that
+    starts a worker of its own (``fresh_worker``, a second or more) before the others.
+    The checks that judge the extension's test run (CV) come last: the run starts beside
+    the first checks in a sandbox of its own, and a CV check placed early would hold a
+    lane waiting for it.
     """
     depth = _blocker_depths(registry)
     gates = {b for s in registry for b in prerequisites(s)}
@@ -79,7 +83,8 @@ def _ordered(registry: Registry, pairs: list[PlannedPair]) -> list[PlannedPair]:
         ready = [p for p in remaining
                  if not any(left[b] for b in prerequisites(p.spec) if b != p.spec.id)]
         best = min(ready or remaining[:1],  # (a cycle: take the first)
-                   key=lambda p: (p.spec.id not in gates, -depth.get(p.spec.id, 0),
+                   key=lambda p: (p.spec.area == "CV", p.spec.id not in gates,
+                                  -depth.get(p.spec.id, 0), not p.spec.fresh_worker,
                                   p.spec.exclusive, index[p.pair]))
         remaining.remove(best)
         left[best.spec.id] -= 1
