@@ -239,7 +239,8 @@ def _descendants(top: psutil.Process) -> list[psutil.Process]:
     reads for a sandbox) rather than psutil's walk, which reads the parent of every
     process on the machine, several times a second for each worker's memory poll."""
     if not os.path.exists(f"/proc/{top.pid}/task/{top.pid}/children"):
-        return top.children(recursive=True)  # a kernel without the children files
+        walked: list[psutil.Process] = top.children(recursive=True)  # no children files
+        return walked
     found: list[psutil.Process] = []
     todo = [top.pid]
     while todo:
