@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from _cli import write_extension
 
 from dufflebag_harness.conformance import CheckSpec, Severity, Status
@@ -230,3 +231,29 @@ def test_lanes_parse_source_one_at_a_time(tmp_path: Path) -> None:
         gc.callbacks.remove(switch)
     assert errors == []
     assert ast.parse is original
+
+
+def test_a_signal_raised_while_the_reference_worker_starts_ends_the_run(
+        tmp_path: Path) -> None:
+    """The reference worker starts on a background thread, inside a block that holds
+    signals until the worker is whole; a signal held there surfaces on that thread and
+    must still end the run (it once vanished, and the run completed as if unsignalled)."""
+    import signal
+
+    from dufflebag_harness.outside.exit_codes import Interrupted
+
+    def start_reference() -> Any:
+        raise Interrupted(signal.SIGHUP)
+
+    def slow(ctx: Any) -> None:
+        assert ctx.worker is not None
+        time.sleep(1)
+
+    executor = Executor(manifest=load_manifest(_extension(tmp_path)), profile="full", seed=1,
+                        bus=EventBus(), start_worker=_StubWorker, companions=(),
+                        backends=Backends(), lanes=1, start_reference=start_reference)
+    try:
+        with pytest.raises(Interrupted):  # not a finished run with XX-01 passed
+            executor.run([PlannedPair(_spec("XX-01", slow), "sqlite")])
+    finally:
+        executor.close()

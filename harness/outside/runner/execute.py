@@ -14,7 +14,6 @@ with the reason (a run with a skipped required check does not certify).
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 import traceback
@@ -52,6 +51,9 @@ class _Reference:
         self._worker: WorkerClient | None = None
         self._closing = threading.Event()
         self._prestarted = False
+        #: An interruption that surfaced on the prestart thread; the executor raises it
+        #: on the main thread, where the run unwinds.
+        self.interrupted: BaseException | None = None
 
     def prestart(self) -> None:
         with self._state:
@@ -60,8 +62,12 @@ class _Reference:
             self._prestarted = True
 
         def run() -> None:
-            with contextlib.suppress(Exception):  # a real failure recurs on first use
+            try:
                 self.get()
+            except Exception:
+                pass  # a real failure recurs when a check asks for the worker
+            except BaseException as exc:  # a signal held while the worker started is
+                self.interrupted = exc  # raised on this thread: it belongs to the run
             self._closing.wait()
 
         threading.Thread(target=run, name="dufflebag-reference", daemon=True).start()
@@ -319,6 +325,8 @@ class Executor:
             for thread in threads:
                 while thread.is_alive():
                     thread.join(0.2)  # short joins: Ctrl-C and SIGTERM reach this thread
+                    if self._reference is not None and self._reference.interrupted:
+                        raise self._reference.interrupted
         except BaseException:
             with cond:
                 for lane in self._lanes:
