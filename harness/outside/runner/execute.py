@@ -142,7 +142,7 @@ class _Lane:
     def fresh_worker(self) -> _FreshWorker:
         """A worker of its own for one check, started on first use and closed after it;
         the lane's worker stays as it is for the checks that follow."""
-        return _FreshWorker(self)
+        return _FreshWorker(lambda: self._keep(self._start_worker()), self.infos)
 
     def reference(self) -> WorkerClient:
         """The certification's clean worker (companions only)."""
@@ -167,13 +167,14 @@ class _Lane:
 class _FreshWorker:
     """A worker with the extension loaded that no other check ran in (``fresh_worker``)."""
 
-    def __init__(self, lane: _Lane) -> None:
-        self._lane = lane
+    def __init__(self, start: Callable[[], WorkerClient], infos: list[Any]) -> None:
+        self._start = start
+        self._infos = infos  # the lane's record of the workers it ran, for the report
         self.worker: WorkerClient | None = None
 
     def get(self) -> WorkerClient:
         if self.worker is None:
-            self.worker = self._lane._keep(self._lane._start_worker())
+            self.worker = self._start()
         return self.worker
 
     def close(self) -> None:
@@ -181,7 +182,7 @@ class _FreshWorker:
         if worker is not None:
             worker.close()
             if hasattr(worker, "info"):
-                self._lane.infos.append(worker.info)
+                self._infos.append(worker.info)
 
 
 class Executor:
