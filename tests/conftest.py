@@ -1,4 +1,5 @@
-"""Suite-wide fixtures: a private, short GnuPG home so tests never touch real keys.
+"""Suite-wide fixtures: a private, short GnuPG home so tests never touch real keys;
+and the order tests are handed to xdist workers in (longest first).
 
 The suite tests the *installed* package. ``python -m pytest`` puts the checkout's root on
 ``sys.path``, where the repository's folders (``harness``, ``reports``, ...) would import
@@ -40,3 +41,23 @@ def private_gnupghome() -> Iterator[Path]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+#: Where the long tests live besides those marked ``slow``: every rogue is a certification.
+_CERTIFYING = ("tests/rogues/",)
+
+
+def _weight(item: pytest.Item) -> int:
+    if item.get_closest_marker("slow"):
+        return 0
+    if any(item.nodeid.startswith(prefix) for prefix in _CERTIFYING):
+        return 1
+    return 2
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long tests first (stable otherwise). With ``--dist loadgroup`` (pyproject) xdist
+    hands tests out one at a time in this order, so the minute-long certifications
+    start at once, on different workers, and the many short tests fill in beside them
+    instead of one certification running alone at the end."""
+    items.sort(key=_weight)

@@ -10,8 +10,8 @@ from _cli import ROOT, run_cli
 
 ANALYTICS = ROOT / "sample_extensions" / "analytics"
 
-#: Full-profile certifications.
-pytestmark = pytest.mark.slow
+#: One full-profile certification, shared by the module's tests on one xdist worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("end_to_end")]
 
 
 @pytest.fixture(scope="module")
