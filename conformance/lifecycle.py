@@ -82,12 +82,11 @@ def _lifecycle(ctx: CheckContext) -> dict[str, Any]:
        requires=("REQ-1.1", "REQ-6.2"), severity=REQUIRED, blocked_by=("LC-01",))
 def lifecycle_within_limits(ctx: CheckContext) -> None:
     """Keep initialize/start/stop quick (seconds, not minutes); do long work in the
-    background; raise nothing from initialize unless the extension truly cannot run.
-
-    The parent times a host's start, a health request and the stop first, from outside
-    the worker: a start that is too slow fails there, once, without the worker's own
-    lifecycle run starting the extension twice more. The worker's run then says which
-    call raised, reported unhealthy or took too long by its own clock."""
+    background; raise nothing from initialize unless the extension truly cannot run."""
+    # The parent times a host's start, a health request and the stop first, from outside
+    # the worker: a start that is too slow fails there, once, without the worker's own
+    # lifecycle run starting the extension twice more. The worker's run then says which
+    # call raised, reported unhealthy or took too long by its own clock.
     seen, load_error = _timed_from_outside(ctx)
     ctx.figure("lifecycle_outside_ms", {k: round(v * 1000, 1) for k, v in seen.items()})
     over = _over_outside_limits(seen)

@@ -1,5 +1,6 @@
-"""Suite-wide fixtures: a private, short GnuPG home so tests never touch real keys;
-and the order tests are handed to xdist workers in (longest first).
+"""Suite-wide fixtures: a private, short GnuPG home so tests never touch real keys; one
+PostgreSQL server per test process for the certifications the suite runs; and the order
+tests are handed to xdist workers in (longest first).
 
 The suite tests the *installed* package. ``python -m pytest`` puts the checkout's root on
 ``sys.path``, where the repository's folders (``harness``, ``reports``, ...) would import
@@ -17,6 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from dufflebag_harness.outside.postgres import DSN_ENV
+from dufflebag_harness.outside.postgres._binaries import find_bindir
+from dufflebag_harness.outside.postgres._cluster import start_cluster
 
 _CHECKOUT = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _CHECKOUT]
@@ -43,6 +48,28 @@ def private_gnupghome() -> Iterator[Path]:
                 os.environ[key] = value
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_postgres() -> Iterator[None]:
+    """One ephemeral PostgreSQL server per test process, named to every certification the
+    suite runs through ``DUFFLEBAG_PG_DSN``, as a CI job names its server: a cluster per
+    certification would cost a second or more, a hundred times over. Each certification
+    still gets its own databases and roles on it, dropped when it ends.
+
+    A caller's own ``DUFFLEBAG_PG_DSN`` is kept. Tests that need the cluster a bare
+    ``certify`` starts for itself clear the variable (``tests/postgres``, the signal
+    tests), and ``.ci/certify-samples`` certifies without it."""
+    if os.environ.get(DSN_ENV) or find_bindir() is None:
+        yield  # no server binaries: PostgreSQL tests skip, or fail when it is required
+        return
+    server = start_cluster()
+    os.environ[DSN_ENV] = server.admin_dsn
+    try:
+        yield
+    finally:
+        os.environ.pop(DSN_ENV, None)
+        server.close()
+
+
 #: Where the long tests live besides those marked ``slow``: every rogue is a certification.
 _CERTIFYING = ("tests/rogues/",)
 
@@ -55,9 +82,17 @@ def _weight(item: pytest.Item) -> int:
     return 2
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """``-n`` hands tests out with ``--dist loadgroup`` rather than ``load``: one test at a
+    time, in the order below, where ``load`` sends long runs of neighbouring tests to
+    one worker. A module whose tests share a costly module fixture names an
+    ``xdist_group`` so its tests stay on one worker."""
+    if getattr(config.option, "dist", None) == "load":
+        config.option.dist = "loadgroup"
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Long tests first (stable otherwise). With ``--dist loadgroup`` (pyproject) xdist
-    hands tests out one at a time in this order, so the minute-long certifications
-    start at once, on different workers, and the many short tests fill in beside them
-    instead of one certification running alone at the end."""
+    """Long tests first (stable otherwise), so the minute-long certifications start at
+    once, on different workers, and the many short tests fill in beside them instead
+    of one certification running alone at the end."""
     items.sort(key=_weight)
