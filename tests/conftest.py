@@ -70,16 +70,8 @@ def shared_postgres() -> Iterator[None]:
         server.close()
 
 
-#: Where the long tests live besides those marked ``slow``: every rogue is a certification.
-_CERTIFYING = ("tests/rogues/",)
-
-
 def _weight(item: pytest.Item) -> int:
-    if item.get_closest_marker("slow"):
-        return 0
-    if any(item.nodeid.startswith(prefix) for prefix in _CERTIFYING):
-        return 1
-    return 2
+    return 0 if item.get_closest_marker("slow") else 1
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -268,6 +268,7 @@ def test_a_leak_through_each_channel_fails_naming_it(
     _assert_no_value_in(outcome.out_dir, planted)
 
 
+@pytest.mark.slow  # the harness waits out a two-requests-a-second quota
 def test_a_rate_limit_does_not_hide_a_leak(tmp_path: Path) -> None:
     """Two requests a second: most of the harness's requests are first refused with 429,
     the one that leaks (the eighth undocumented parameter) among them."""

@@ -583,6 +583,7 @@ def _only(prefixes: tuple[str, ...]) -> list[str]:
     return sorted({s.id for s in load_checks() if s.id.startswith(prefixes)} | {"LC-01"})
 
 
+@pytest.mark.slow  # the harness waits out a two-requests-a-second quota
 def test_a_well_behaved_extension_with_a_rate_limit_passes(tmp_path: Path) -> None:
     from dufflebag_harness.outside.runner.companions import make_companion
 

@@ -51,6 +51,7 @@ def python_env(tmp_path_factory: pytest.TempPathFactory) -> PrepareOptions:
                           cache=base / "cache", vuln_db=ROOT / "tests" / "data" / "osv")
 
 
+@pytest.mark.slow  # one certification per rogue: the sweep is most of the suite's time
 @pytest.mark.parametrize("rogue", ROGUES, ids=lambda p: p.name)
 def test_rogue_fails_exactly_its_checks(rogue: Path, tmp_path: Path,
                                         python_env: PrepareOptions) -> None:

@@ -27,7 +27,8 @@ SAMPLES = ROOT / "sample_extensions"
 #: order cannot matter to them (each measures one fresh host on its own).
 TIMED = frozenset({"FI-05", "FI-06"})
 CASES = [
-    pytest.param(SAMPLES / "analytics", ("LC", "RT", "AU", "FI", "HK", "CF"), id="analytics"),
+    pytest.param(SAMPLES / "analytics", ("LC", "RT", "AU", "FI", "HK", "CF"), id="analytics",
+                 marks=pytest.mark.slow),
     pytest.param(SAMPLES / "rogues" / "dep_conflict", ("LC", "RT", "AU"), id="dep_conflict"),
     pytest.param(SAMPLES / "rogues" / "bad_default", ("LC", "CF"), id="bad_default"),
 ]

@@ -210,6 +210,7 @@ def _run_as_written(command: str, cwd: Path) -> subprocess.CompletedProcess[str]
                           env=env, capture_output=True, text=True, timeout=600, check=False)
 
 
+@pytest.mark.slow  # one pytest session per documented command
 def test_the_generated_instructions_work_as_written(tmp_path: Path) -> None:
     """Every pytest command the generated README, the generated tests' docstring and
     docs/pytest-plugin.md give, run as written in the generated project."""
