@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from _cli import ROOT
+from _once import once_per_run
 
 #: Folders of the repository that map into the namespace (pyproject's package-dir).
 MAPPED = {"harness": "dufflebag_harness", "conformance": "dufflebag_harness.conformance",
@@ -32,9 +33,12 @@ def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(ROOT))
+def wheel(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """Built once per run: two builds at once would share the checkout's build/ folder."""
+    with once_per_run(tmp_path_factory, worker_id, "wheel") as out:
+        if not list(out.glob("dufflebag_harness-*.whl")):
+            _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out),
+                 str(ROOT))
     [built] = out.glob("dufflebag_harness-*.whl")
     return built
 

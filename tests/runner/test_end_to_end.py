@@ -7,19 +7,27 @@ from pathlib import Path
 
 import pytest
 from _cli import ROOT, run_cli
+from _once import once_per_run
 
 ANALYTICS = ROOT / "sample_extensions" / "analytics"
 
-#: One full-profile certification, shared by the module's tests on one xdist worker.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("end_to_end")]
+#: Full-profile certification.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def certified(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("cert") / "analytics"
-    result = run_cli("certify", str(ANALYTICS), "--out", str(out))
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Level: certified" in result.stderr
+def certified(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """One certification for the whole run, whichever workers run the module's tests; the
+    signer's public key, as ``keys export`` gives it, is ``trusted.asc`` beside it (each
+    worker has its own signing key)."""
+    with once_per_run(tmp_path_factory, worker_id, "end-to-end") as folder:
+        out = folder / "analytics"
+        if not (folder / "trusted.asc").is_file():
+            result = run_cli("certify", str(ANALYTICS), "--out", str(out))
+            assert result.returncode == 0, result.stdout + result.stderr
+            assert "Level: certified" in result.stderr
+            exported = run_cli("keys", "export", "--out", str(folder / "trusted.asc"))
+            assert exported.returncode == 0, exported.stderr
     return out
 
 
@@ -35,9 +43,7 @@ def test_outputs_are_written(certified: Path) -> None:
 def test_verify_accepts_with_exported_key_and_rejects_a_flipped_byte(
     certified: Path, tmp_path: Path
 ) -> None:
-    keyring = tmp_path / "trusted.asc"
-    exported = run_cli("keys", "export", "--out", str(keyring))
-    assert exported.returncode == 0, exported.stderr
+    keyring = certified.parent / "trusted.asc"
     ok = run_cli("verify", str(certified / "report.json"), "--keyring", str(keyring),
                  "--artifact", str(ANALYTICS), "--require-level", "provisional")
     assert ok.returncode == 0, ok.stdout + ok.stderr
@@ -53,10 +59,8 @@ def test_verify_accepts_with_exported_key_and_rejects_a_flipped_byte(
     assert "Traceback" not in bad.stderr
 
 
-def test_the_report_records_the_sandbox_and_verify_accepts_it(certified: Path,
-                                                              tmp_path: Path) -> None:
-    keyring = tmp_path / "trusted.asc"
-    run_cli("keys", "export", "--out", str(keyring))
+def test_the_report_records_the_sandbox_and_verify_accepts_it(certified: Path) -> None:
+    keyring = certified.parent / "trusted.asc"
     report = json.loads((certified / "report.json").read_text())
     sandbox = report["environment"]["worker"]["sandbox"]
     assert sandbox["tool"] == "bubblewrap" and sandbox["network"] == "none"
