@@ -34,7 +34,7 @@ def test_testcontainers_gives_up_quickly_without_docker() -> None:
     reason = docker_unavailable_reason()
     elapsed = time.monotonic() - started
     assert reason is not None and "Docker" in reason
-    assert elapsed < 1.0
+    assert elapsed < 5.0  # an absent socket is refused at once, not after the client's timeout
 
 
 @pytest.mark.usefixtures("nothing_installed")

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -100,7 +99,24 @@ def test_sweep_leaves_a_directory_being_created_alone() -> None:
         fresh.rmdir()
 
 
-def test_sweep_is_quick_when_there_is_nothing_to_do() -> None:
-    started = time.monotonic()
-    sweep_stale_clusters()
-    assert time.monotonic() - started < 0.5
+def test_sweep_with_nothing_stale_never_walks_the_process_table(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every provisioning sweeps first: with no dead owner it only reads owner files (the
+    walk over every process on the machine is kept for a directory it removes)."""
+    def walked(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the sweep walked the process table")
+
+    me = psutil.Process()
+    root = Path(tempfile.mkdtemp(prefix="dbsweep", dir="/tmp"))  # no other test's clusters
+    try:
+        live = root / "dbpg-live"
+        live.mkdir()
+        (live / "owner.json").write_text(json.dumps({"pid": me.pid,
+                                                     "create_time": me.create_time()}))
+        monkeypatch.setattr(psutil, "process_iter", walked)
+        assert sweep_stale_clusters(str(root)) == []
+        assert live.is_dir()
+    finally:
+        (live / "owner.json").unlink(missing_ok=True)
+        live.rmdir()
+        root.rmdir()

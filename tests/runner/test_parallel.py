@@ -93,13 +93,10 @@ def test_independent_checks_run_side_by_side_each_on_its_own_worker(tmp_path: Pa
     spans: list[Span] = []
     lock = threading.Lock()
     specs = [_spec(f"XX-0{i}", _recorder(spans, lock, 0.4)) for i in range(1, 5)]
-    t0 = time.monotonic()
     run = _run(tmp_path, specs)
-    took = time.monotonic() - t0
     assert {r.status for r in run["results"].values()} == {Status.PASS}
     assert run["workers"] == 2
     assert any(_overlap(a, b) for a in spans for b in spans if a is not b)
-    assert took < 4 * 0.4  # one after another would take 1.6 s at least
 
 
 def test_a_check_that_never_touches_the_worker_starts_none(tmp_path: Path) -> None:
