@@ -22,6 +22,7 @@ import pytest
 from dufflebag_harness.outside.postgres import DSN_ENV
 from dufflebag_harness.outside.postgres._binaries import find_bindir
 from dufflebag_harness.outside.postgres._cluster import start_cluster
+from dufflebag_harness.outside.postgres._errors import ProviderError
 
 _CHECKOUT = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _CHECKOUT]
@@ -61,7 +62,11 @@ def shared_postgres() -> Iterator[None]:
     if os.environ.get(DSN_ENV) or find_bindir() is None:
         yield  # no server binaries: PostgreSQL tests skip, or fail when it is required
         return
-    server = start_cluster()
+    try:
+        server = start_cluster()
+    except ProviderError:
+        yield  # each certification then tries for itself and says why it could not
+        return
     os.environ[DSN_ENV] = server.admin_dsn
     try:
         yield
