@@ -65,7 +65,13 @@ def test_entry_that_fails_to_import_fails_certification_with_its_reason(tmp_path
     ext = write_extension(tmp_path, "broken", """
         raise ImportError("missing optional dependency 'frobnicate'")
     """)
-    r = run_cli("certify", str(ext), "--out", str(tmp_path / "out"), "--only", "LC-01,LC-03")
+    scratch = tmp_path / "tmp"  # the run's TMPDIR: what it leaves there is a leak
+    scratch.mkdir()
+    r = run_cli("certify", str(ext), "--out", str(tmp_path / "out"), "--only", "LC-01,LC-03",
+                env={"TMPDIR": str(scratch)})
     assert r.returncode == 1, r.stderr
     assert "frobnicate" in r.stderr
     assert "Traceback" not in r.stderr
+    # the run ended right after its first check, while its reference worker was still
+    # starting: that worker's folders go too
+    assert sorted(p.name for p in scratch.iterdir()) == []

@@ -51,6 +51,7 @@ class _Reference:
         self._worker: WorkerClient | None = None
         self._closing = threading.Event()
         self._prestarted = False
+        self._thread: threading.Thread | None = None
         #: An interruption that surfaced on the prestart thread; the executor raises it
         #: on the main thread, where the run unwinds.
         self.interrupted: BaseException | None = None
@@ -70,7 +71,8 @@ class _Reference:
                 self.interrupted = exc  # raised on this thread: it belongs to the run
             self._closing.wait()
 
-        threading.Thread(target=run, name="dufflebag-reference", daemon=True).start()
+        self._thread = threading.Thread(target=run, name="dufflebag-reference", daemon=True)
+        self._thread.start()
 
     def get(self) -> WorkerClient:
         with self._starting:
@@ -91,11 +93,16 @@ class _Reference:
             raise WorkerError("the run is ending")
 
     def close(self) -> None:
+        """Close the worker, and wait for one still starting to be closed as it is made:
+        a daemon thread cut off at the interpreter's exit would leave its folders behind."""
         with self._state:
             self._closing.set()
             worker, self._worker = self._worker, None
         if worker is not None:
             worker.close()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
 
 
 class _Lane:
