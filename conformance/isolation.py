@@ -113,6 +113,7 @@ def _http_leaks(host: HostHandle, name: str, planted: dict[str, Any]) -> list[di
 
 @check(id="IS-11", title="Storage paths cannot leave the extension's storage root",
        requires=("REQ-1.3",), severity=REQUIRED,
+       blocked_by=("LC-01", "LC-03", "FI-06"),  # one request per hostile path and route
        fix="Keep files in the storage service the host hands you and pass it the paths "
            "you get: don't join paths yourself (os.path.join, unquoting, open()) and don't "
            "follow symlinks; '..', absolute paths, encoded dots and NUL must be refused.")

@@ -142,6 +142,7 @@ def declared_capabilities_used(ctx: CheckContext) -> None:
 
 @check(id="PE-03", title="The concurrency limit holds: excess requests get 503",
        requires=("REQ-10.2", "REQ-10.1"), severity=REQUIRED,
+       blocked_by=("LC-01", "LC-03", "FI-06"),  # a burst at once: a blocked loop serializes it
        fix="Do the work inside the request: don't answer early and continue in a "
            "background task (the host can only count what is in flight), and don't answer "
            "requests from hooks before the host's guard.", profiles=("full",))
@@ -180,6 +181,7 @@ def concurrency_limit_holds(ctx: CheckContext) -> None:
 
 @check(id="PE-04", title="The request timeout holds: slow requests end in 504 and stop",
        requires=("REQ-10.2", "REQ-6.1"), severity=REQUIRED,
+       blocked_by=("LC-01", "LC-03", "FI-06"),  # no timeout fires while the loop is blocked
        fix="Let the host cancel a request that runs too long: don't shield handlers from "
            "cancellation, swallow CancelledError, or finish requests in background tasks.",
        profiles=("full",))
@@ -225,7 +227,8 @@ MEMORY_ROUNDS = 20
 
 
 @check(id="PE-05", title="Resident memory stays within the declared memory_mb",
-       requires=("REQ-10.2",), severity=REQUIRED, blocked_by=("LC-01",),
+       requires=("REQ-10.2",), severity=REQUIRED,
+       blocked_by=("LC-01", "FI-06"),  # every route exercised, each waiting out the block
        fix="Keep what the extension holds in memory within [quotas].memory_mb (default "
            "256): load large tables lazily or from the database, bound caches, and never "
            "hold data per request beyond the response. If the extension really needs more, "

@@ -213,6 +213,7 @@ def _said(entry: dict[str, Any]) -> str:
 
 @check(id="SE-06", title="No planted secret leaves the sandbox",
        requires=("SC-SEC", "REQ-1.3"), severity=REQUIRED,
+       blocked_by=("LC-01", "LC-03", "FI-06"),  # every route, as each user, with variants
        fix="Never hand out what the machine you run on holds: environment variables, "
            "~/.ssh, ~/.gnupg, ~/.aws, ~/.netrc or any other credential file. Not in "
            "responses (debug or diagnostic routes, error pages, undocumented parameters "
