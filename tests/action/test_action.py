@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 import yaml
 from _cli import ROOT, run_cli
+from _once import once_per_run
 
 ACTION = ROOT / "action.yml"
 EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
@@ -236,9 +237,21 @@ def runner() -> Iterator[LocalRunner]:
 
 
 @pytest.fixture(scope="module")
-def signing_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, str]:
+def signing_key(tmp_path_factory: pytest.TempPathFactory,
+                worker_id: str) -> tuple[str, str, str]:
     """A passphrase-protected key, exported armored, as a CI secret would hold it; and its
-    public key, as a verifier's keyring would."""
+    public key, as a verifier's keyring would. Made once per run whichever workers ask."""
+    with once_per_run(tmp_path_factory, worker_id, "action-signing-key") as folder:
+        kept = [folder / name for name in ("fingerprint", "secret.asc", "public.asc")]
+        if not all(p.is_file() for p in kept):
+            for path, text in zip(kept, _new_signing_key(), strict=True):
+                path.write_text(text)
+        fingerprint, armored, public = (p.read_text() for p in kept)
+    return fingerprint, armored, public
+
+
+def _new_signing_key() -> tuple[str, str, str]:
+    """Fingerprint, armored secret key and armored public key of a new passphrase key."""
     home = Path("/tmp") / f"dbk{os.getpid()}"  # short: gpg-agent sockets
     home.mkdir(mode=0o700)
     try:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from _cli import ROOT, run_cli
+from _once import once_per_run
 
 ANALYTICS = ROOT / "sample_extensions" / "analytics"
 ROGUE = ROOT / "sample_extensions" / "rogues" / "metadata_mismatch"
@@ -142,14 +143,17 @@ def test_keys_with_a_home_below_a_file_names_the_home(tmp_path: Path) -> None:
 
 # -- verify -----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def two_reports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
-    """Two signed reports of the same extension (same key) and the keyring to verify them."""
-    base = tmp_path_factory.mktemp("reports")
-    for name in ("a", "b"):
-        made = run_cli("certify", str(ANALYTICS), *QUICK, "--out", str(base / name))
-        assert made.returncode == 3, made.stderr
-    exported = run_cli("keys", "export", "--out", str(base / "trusted.asc"))
-    assert exported.returncode == 0, exported.stderr
+def two_reports(tmp_path_factory: pytest.TempPathFactory,
+                worker_id: str) -> tuple[Path, Path, Path]:
+    """Two signed reports of the same extension (same key) and the keyring to verify them,
+    made once per run whichever workers ask."""
+    with once_per_run(tmp_path_factory, worker_id, "two-reports") as base:
+        if not (base / "trusted.asc").is_file():
+            for name in ("a", "b"):
+                made = run_cli("certify", str(ANALYTICS), *QUICK, "--out", str(base / name))
+                assert made.returncode == 3, made.stderr
+            exported = run_cli("keys", "export", "--out", str(base / "trusted.asc"))
+            assert exported.returncode == 0, exported.stderr
     return base / "a", base / "b", base / "trusted.asc"
 
 

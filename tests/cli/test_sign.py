@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from _cli import ROOT, run_cli, write_extension
+from _once import once_per_run
 
 from dufflebag_harness.reports import canonical_bytes
 
@@ -34,8 +35,12 @@ def _bundle(path: Path, out: Path, *extra: str, code: int = 3) -> Path:
 
 
 @pytest.fixture(scope="module")
-def analytics_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _bundle(ANALYTICS, tmp_path_factory.mktemp("bundle") / "analytics", *ONLY)
+def analytics_bundle(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """Made once per run; each test signs a copy of it."""
+    with once_per_run(tmp_path_factory, worker_id, "analytics-bundle") as base:
+        if not (base / "analytics" / "report.json").is_file():
+            _bundle(ANALYTICS, base / "analytics", *ONLY)
+    return base / "analytics"
 
 
 @pytest.fixture
@@ -95,10 +100,13 @@ def test_another_artifact_is_refused_and_nothing_is_written(bundle: Path) -> Non
 
 
 @pytest.fixture(scope="module")
-def failed_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    parent = tmp_path_factory.mktemp("failing")
-    ext = write_extension(parent, "mismatched", MISMATCHED)
-    folder = _bundle(ext, parent / "bundle", "--only", "LC-01,LC-02", code=1)
+def failed_bundle(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """Made once per run; each test edits a copy of it."""
+    with once_per_run(tmp_path_factory, worker_id, "failed-bundle") as parent:
+        folder = parent / "bundle"
+        if not (folder / "report.json").is_file():
+            ext = write_extension(parent, "mismatched", MISMATCHED)
+            _bundle(ext, folder, "--only", "LC-01,LC-02", code=1)
     report = json.loads((folder / "report.json").read_bytes())
     assert report["level"] == "failed"
     return folder
