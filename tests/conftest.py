@@ -75,10 +75,6 @@ def shared_postgres() -> Iterator[None]:
         server.close()
 
 
-def _weight(item: pytest.Item) -> int:
-    return 0 if item.get_closest_marker("slow") else 1
-
-
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto``: one worker more than the machine has cores. A fifth of the suite's
@@ -97,7 +93,26 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Long tests first (stable otherwise), so the minute-long certifications start at
-    once, on different workers, and the many short tests fill in beside them instead
-    of one certification running alone at the end."""
-    items.sort(key=_weight)
+    """Long tests first, so the minute-long certifications start at once, on different
+    workers, and the many short tests fill in beside them instead of one certification
+    running alone at the end.
+
+    The long tests go in three groups: single tests (the full certifications), then the
+    parametrized sweeps (a certification per rogue), then the other long tests of a
+    module whose first long test went ahead. Tests that share a costly fixture made once
+    per run (the end-to-end certification) would otherwise start together, one worker
+    making it while the others sleep on its lock. The order is stable otherwise, so a
+    module's short tests mostly stay on one worker with its module fixtures."""
+    leading: dict[str, str] = {}
+
+    def order(item: pytest.Item) -> int:
+        if item.get_closest_marker("slow") is None:
+            return 3
+        module = item.nodeid.split("::", 1)[0]
+        function = getattr(item, "originalname", item.name)
+        if leading.setdefault(module, function) != function:
+            return 2
+        return 1 if getattr(item, "callspec", None) is not None else 0
+
+    keys = {item.nodeid: order(item) for item in items}
+    items.sort(key=lambda item: keys[item.nodeid])
