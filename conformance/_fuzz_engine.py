@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -141,19 +142,44 @@ def run_fuzz(
                         seed=seed, request_timeout=request_timeout, rate_limit=rate_limit)
 
 
-@contextlib.contextmanager
-def _private_hypothesis_home() -> Iterator[None]:
+class _PrivateHypothesisHome:
     """Hypothesis keeps caches in ``./.hypothesis``: certifying must not write into the
-    author's working directory, so its home is a temporary folder for the run."""
-    from hypothesis import configuration
+    author's working directory, so its home is a temporary folder while fuzzing runs.
 
-    previous = configuration.storage_directory(intent_to_write=False).home_directory
-    with tempfile.TemporaryDirectory(prefix="dbh-hypothesis-") as home:
-        configuration.set_hypothesis_home_dir(home)
+    Its home is one setting for the whole process, and two fuzz checks may run at once
+    on two lanes: the first to enter makes the folder and sets it, the last to leave
+    sets the previous home back and removes the folder. (Each restoring what it saw
+    would leave Hypothesis writing into a folder the other had already removed.)"""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._folder: tempfile.TemporaryDirectory[str] | None = None
+        self._previous: Any = None
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        from hypothesis import configuration
+
+        with self._lock:
+            if self._users == 0:
+                self._previous = configuration.storage_directory(
+                    intent_to_write=False).home_directory
+                self._folder = tempfile.TemporaryDirectory(prefix="dbh-hypothesis-")
+                configuration.set_hypothesis_home_dir(self._folder.name)
+            self._users += 1
         try:
             yield
         finally:
-            configuration.set_hypothesis_home_dir(previous)
+            with self._lock:
+                self._users -= 1
+                if self._users == 0 and self._folder is not None:
+                    configuration.set_hypothesis_home_dir(self._previous)
+                    self._folder.cleanup()
+                    self._folder = None
+
+
+_private_hypothesis_home = _PrivateHypothesisHome()
 
 
 def _execute(

@@ -4,6 +4,7 @@ and the parent's own coverage measurement (end-to-end verdicts: tests/rogues/tes
 from __future__ import annotations
 
 import math
+import os
 import socket
 import subprocess
 import sys
@@ -368,3 +369,29 @@ def test_fuzzing_leaves_nothing_in_the_working_directory(base_url: str, tmp_path
     subprocess.run([sys.executable, "-c", code, base_url], cwd=tmp_path, check=True,
                    capture_output=True, timeout=120)
     assert list(tmp_path.iterdir()) == []
+
+
+
+def test_fuzz_runs_that_overlap_give_hypothesis_its_home_back(tmp_path: Path) -> None:
+    """FZ-01 and FZ-02 may fuzz at once on two lanes, and Hypothesis has one home per
+    process: when the first to start ends first, the home must still end as it was, not
+    in a folder already removed (where a later write would leave a folder behind)."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    code = ("from hypothesis import configuration\n"
+            "from dufflebag_harness.conformance._fuzz_engine import _private_hypothesis_home\n"
+            "def home():\n"
+            "    return configuration.storage_directory(intent_to_write=False).home_directory\n"
+            "before = home()\n"
+            "first, second = _private_hypothesis_home(), _private_hypothesis_home()\n"
+            "first.__enter__()\n"
+            "inside = home()\n"
+            "second.__enter__()\n"
+            "first.__exit__(None, None, None)\n"
+            "assert home() == inside, (home(), inside)  # the second still fuzzes there\n"
+            "second.__exit__(None, None, None)\n"
+            "assert home() == before, (home(), before)\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "TMPDIR": str(scratch)})
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in scratch.iterdir()) == []
