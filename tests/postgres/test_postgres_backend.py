@@ -283,10 +283,13 @@ def _wait_for(what: Callable[[], Any], timeout: float) -> Any:
 def test_a_run_killed_with_sigkill_leaves_nothing_running_and_the_next_run_is_clean(
     tmp_path: Path,
 ) -> None:
+    scratch = tmp_path / "tmp"  # what kill -9 leaves of the run's folders stays in here
+    scratch.mkdir()
     proc = subprocess.Popen(
         [sys.executable, "-m", "dufflebag_harness", "certify", str(ANALYTICS), "--out",
          str(tmp_path / "killed"), "--only", "DB-06,IS-01,DB-02", "--profile", "quick"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "TMPDIR": str(scratch)})
     left: list[psutil.Process] = []
     try:
         cluster = _wait_for(lambda: _cluster_of(proc.pid), 120)
