@@ -28,16 +28,19 @@ A worker without declared targets makes none of this: no CA, no helper, no threa
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import glob
 import ipaddress
 import os
 import re
+import select
 import selectors
 import shutil
 import socket
 import ssl
 import sys
 import tempfile
+import termios
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -73,6 +76,8 @@ MAX_RECORDS = 2000
 #: A connection that sends nothing for this long is closed; none lives longer than
 #: :data:`CONNECTION_S` (plus one idle wait).
 IDLE_S = 10.0
+#: How long reading the log waits, at most, for what was already sent to be read.
+SETTLE_S = 2.0
 CONNECTION_S = 120.0
 #: Longest request head (request line and headers) parsed.
 HEAD_BYTES = 64 * 1024
@@ -367,6 +372,7 @@ class Sinks:
         self._seen: set[str] = set()
         self._threads: set[threading.Thread] = set()
         self._stopping = threading.Event()
+        self._accepting = threading.Lock()  # held from accept() until the record exists
         self.dropped = 0
         self._selector = selectors.DefaultSelector()
         self._listeners = list(sockets)
@@ -380,10 +386,38 @@ class Sinks:
         self._acceptor.start()
 
     # -- what was sent ------------------------------------------------------
-    def log(self) -> list[dict[str, Any]]:
-        """Every connection so far, oldest first, as plain dicts (copies)."""
+    def log(self, settle_s: float = SETTLE_S) -> list[dict[str, Any]]:
+        """Every connection so far, oldest first, as plain dicts (copies).
+
+        What was sent before the call is read first (waiting ``settle_s`` at most):
+        connections still queued on a listener are accepted and nothing is left unread
+        in an open connection's socket. A connection made just before the call would
+        otherwise be missing, or its last bytes, and a verdict on what was sent could
+        miss what was sent last."""
+        deadline = time.monotonic() + settle_s
+        last = -1
+        while True:
+            received = self._unread_or_received()
+            if (received >= 0 and received == last) or time.monotonic() >= deadline:
+                break
+            last = received
+            time.sleep(0.01)
         with self._lock:
             return [record.as_dict() for record in self._records]
+
+    def _unread_or_received(self) -> int:
+        """The bytes received so far, or -1 while something sent is still to be read."""
+        if not self._accepting.acquire(blocking=False):
+            return -1  # a connection is being taken from its listener
+        try:
+            if any(_readable(sock) for sock in self._listeners):
+                return -1
+        finally:
+            self._accepting.release()
+        with self._lock:
+            if any(_unread(conn) for conn in self._open):
+                return -1
+            return sum(record.received_bytes for record in self._records)
 
     def threads(self) -> list[threading.Thread]:
         """The sinks' threads still alive (the acceptor and one per open connection)."""
@@ -398,11 +432,12 @@ class Sinks:
                 if key.data is None:
                     return
                 listener = cast(socket.socket, key.fileobj)
-                try:
-                    conn, _peer = listener.accept()
-                except OSError:
-                    continue
-                self._start(conn, key.data)
+                with self._accepting:
+                    try:
+                        conn, _peer = listener.accept()
+                    except OSError:
+                        continue
+                    self._start(conn, key.data)
 
     def _start(self, conn: socket.socket, target: Target) -> None:
         record = _Record(target, time.time())
@@ -554,6 +589,23 @@ class Sinks:
         deadline = time.monotonic() + timeout_s
         for thread in threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
+
+def _readable(listener: socket.socket) -> bool:
+    """True while a connection waits on ``listener`` to be accepted."""
+    try:
+        return bool(select.select([listener], [], [], 0)[0])
+    except (OSError, ValueError):
+        return False  # closed: nothing more is accepted
+
+
+def _unread(conn: socket.socket) -> bool:
+    """True while bytes sent on ``conn`` sit unread in its socket buffer."""
+    try:
+        waiting = fcntl.ioctl(conn.fileno(), termios.FIONREAD, b"\0\0\0\0")
+    except (OSError, ValueError):
+        return False  # closed by its thread: read to the end
+    return int.from_bytes(waiting, sys.byteorder) > 0
 
 
 def sandbox_view(plan: NetworkPlan, ca: RunCA, python: str | None = None

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -446,3 +447,38 @@ def test_is10_names_a_sink_address_by_the_declared_host() -> None:
                {"kind": "file", "target": "/etc/127.0.0.2:443"}]
     assert [r["target"] for r in _sink_names(records, sent)] == [
         "api.example.org:443", "api.example.org:22", "127.0.0.9:443", "/etc/127.0.0.2:443"]
+
+
+@pytest.mark.parametrize("delay", ["accept", "read"])
+def test_the_log_holds_what_was_sent_before_it_was_asked_for(
+        monkeypatch: pytest.MonkeyPatch, delay: str) -> None:
+    """On a busy machine the sinks' threads can lag behind the sandbox: a connection the
+    client already made and closed may still wait to be accepted, or its bytes to be
+    read. Asked for afterwards, the log must hold them all the same."""
+    if delay == "accept":
+        start = Sinks._start
+
+        def slow_start(self: Sinks, conn: socket.socket, target: Any) -> None:
+            time.sleep(0.5)  # an acceptor thread the scheduler left waiting
+            start(self, conn, target)
+
+        monkeypatch.setattr(Sinks, "_start", slow_start)
+    else:
+        serve = Sinks._serve
+
+        def slow_serve(self: Sinks, conn: socket.socket, record: Any) -> None:
+            time.sleep(0.5)  # a connection thread the scheduler left waiting
+            serve(self, conn, record)
+
+        monkeypatch.setattr(Sinks, "_serve", slow_serve)
+    plan = plan_targets(["plain.example.org:80"])
+    listener = socket.create_server(("127.0.0.1", 0))
+    sinks = Sinks(plan, [listener], None)
+    try:
+        with socket.create_connection(listener.getsockname()) as client:
+            client.sendall(b"\x00\x01 sent last")
+        log = sinks.log()
+        assert [(r["target"], r["received"]) for r in log] == [
+            ("plain.example.org:80", b"\x00\x01 sent last")]
+    finally:
+        sinks.close()
